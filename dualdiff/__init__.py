@@ -1,0 +1,44 @@
+"""dualdiff: forward-mode automatic differentiation of NumPy code with dual numbers.
+
+Examples
+--------
+>>> import numpy as np
+>>> import dualdiff
+>>> dualdiff.derivative(lambda x: np.sin(x) * x, 0.0)
+0.0
+"""
+
+from dualdiff import functions as _functions  # noqa: F401  (registers the NumPy functions)
+from dualdiff.api import (
+    derivative,
+    gradient,
+    hessian,
+    hvp,
+    jacobian,
+    jvp,
+    value_and_derivative,
+    value_and_gradient,
+    value_and_hessian,
+    value_and_hvp,
+    value_and_jacobian,
+)
+from dualdiff.dispatch import register_function, register_ufunc
+from dualdiff.dual import Dual
+
+__all__ = [
+    "Dual",
+    "derivative",
+    "gradient",
+    "hessian",
+    "hvp",
+    "jacobian",
+    "jvp",
+    "register_function",
+    "register_ufunc",
+    "value_and_derivative",
+    "value_and_gradient",
+    "value_and_hessian",
+    "value_and_hvp",
+    "value_and_jacobian",
+]
+__version__ = "0.1.0"

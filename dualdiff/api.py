@@ -1,0 +1,350 @@
+"""The derivative API: every verb is a way of seeding tangents.
+
+Names and conventions follow JAX and ForwardDiff.jl.  Each call draws a
+fresh tag (:mod:`dualdiff.tags`), so calls nest without perturbation
+confusion, and higher derivatives come from nesting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from dualdiff.columns import jacobian_columns
+from dualdiff.dispatch import batch_shape, make, zero_tangent
+from dualdiff.dual import Dual, as_value
+from dualdiff.tags import new_tag
+
+Function = Callable[..., Any]
+
+
+def _check_callable(f: Any, verb: str) -> None:
+    if not callable(f):
+        raise TypeError(
+            f"{verb}(f, x) expects a function first, got {type(f).__name__}; "
+            f"perhaps the arguments are swapped?"
+        )
+
+
+def _shape_text(x: Any) -> str:
+    return str(np.shape(x.value if isinstance(x, Dual) else x))
+
+
+def extract(out: Any, tag: int, batch: tuple[int, ...]) -> tuple[Any, Any]:
+    """Split ``f``'s output into values and tangents for ``tag``.
+
+    Parameters
+    ----------
+    out : Dual, number, array, or a tuple/list of them
+        What the function returned.
+    tag : int
+        The tag whose tangents to take; dual numbers of older tags are
+        constants (their own tangents stay inside the returned value).
+    batch : tuple
+        ``(k,)`` when ``k`` directions were seeded at once, else ``()``.
+
+    Returns
+    -------
+    value, tangent
+        Same structure as ``out``.
+    """
+    if isinstance(out, tuple | list):
+        pairs = [extract(item, tag, batch) for item in out]
+        return type(out)(p[0] for p in pairs), type(out)(p[1] for p in pairs)
+    if type(out) is Dual:
+        if out.tag == tag:
+            tangent = out.tangent
+            if isinstance(tangent, np.ndarray) and not tangent.flags.writeable:
+                tangent = tangent.copy()
+            return _plain_scalar(out.value), _plain_scalar(tangent)
+        if out.tag > tag:
+            raise ValueError(
+                "the function returned a dual number of an inner derivative call that has "
+                "already finished (a perturbation escaped its call)"
+            )
+        return out, zero_tangent(out.value, batch)
+    value = as_value(out) if _is_numeric(out) else None
+    if value is None:
+        raise TypeError(
+            "the function must return numbers, arrays, or tuples/lists of them; "
+            f"it returned {type(out).__name__}"
+        )
+    return value, zero_tangent(value, batch)
+
+
+def _plain_scalar(x: Any) -> Any:
+    """NumPy's float64/complex128 scalars as Python numbers (other types unchanged)."""
+    return x.item() if type(x) in (np.float64, np.complex128) else x
+
+
+def _is_numeric(x: Any) -> bool:
+    return isinstance(x, int | float | complex | np.ndarray | np.generic)
+
+
+def _seed(primal: Any, tangent: Any, tag: int) -> Dual:
+    return Dual(primal, tangent, tag=tag)
+
+
+# --- jvp ---------------------------------------------------------------------------------------
+
+
+def jvp(f: Function, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[Any, Any]:
+    """Evaluate ``f`` and its Jacobian-vector product in one forward pass.
+
+    Parameters
+    ----------
+    f : callable
+        ``f(*primals)`` returns a number, an array, or a tuple/list of them.
+    primals : tuple
+        The positional arguments (numbers or arrays).
+    tangents : tuple
+        One direction per argument, of that argument's shape, or with one more
+        leading axis of length ``k`` to push ``k`` directions through at once.
+
+    Returns
+    -------
+    out, out_tangent
+        ``f(*primals)`` and its directional derivative, of the same structure
+        (with the leading batch axis on each tangent when batched).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> out, slope = jvp(lambda x, y: x * np.sin(y), (2.0, 0.0), (1.0, 1.0))
+    >>> float(out), float(slope)
+    (0.0, 2.0)
+    """
+    _check_callable(f, "jvp")
+    if not isinstance(primals, tuple | list) or not isinstance(tangents, tuple | list):
+        raise TypeError(
+            "jvp(f, primals, tangents) takes tuples of positional arguments, "
+            "e.g. jvp(f, (x,), (v,))"
+        )
+    if len(primals) != len(tangents):
+        raise ValueError(
+            f"jvp got {len(primals)} primals but {len(tangents)} tangents; give one per argument"
+        )
+    tag = new_tag()
+    seeded = [_seed(p, t, tag) for p, t in zip(primals, tangents, strict=True)]
+    batches = {batch_shape(d) for d in seeded}
+    if len(batches) > 1:
+        raise ValueError(f"all tangents must carry the same batch of directions, got {batches}")
+    return extract(f(*seeded), tag, batches.pop() if batches else ())
+
+
+# --- scalar input ------------------------------------------------------------------------------
+
+
+def value_and_derivative(f: Function, x: Any) -> tuple[Any, Any]:
+    """Return ``f(x)`` and ``f'(x)`` for a scalar ``x`` in one pass.
+
+    Parameters
+    ----------
+    f : callable
+        A function of one scalar; it may return a number or an array.
+    x : float or complex
+        The point.  Integers are promoted to float.
+
+    Returns
+    -------
+    value, derivative
+        ``f(x)`` and its derivative, of ``f(x)``'s shape.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> value_and_derivative(lambda x: x**3, 2)
+    (8.0, 12.0)
+    """
+    _check_callable(f, "derivative")
+    x = as_value(x)
+    if np.ndim(x.value if type(x) is Dual else x) != 0:
+        raise TypeError(
+            f"derivative(f, x) needs a scalar x, got shape {_shape_text(x)}; use "
+            "gradient(f, x) for a scalar-valued f or jacobian(f, x) otherwise"
+        )
+    tag = new_tag()
+    return extract(f(make(x, 1.0, tag)), tag, ())
+
+
+def derivative(f: Function, x: Any) -> Any:
+    """Return the derivative of ``f`` at the scalar ``x``.
+
+    Nest calls for higher derivatives; each call has its own tag, so they
+    never confuse one another's perturbations.
+
+    Parameters
+    ----------
+    f : callable
+        A function of one scalar, returning a number or an array.
+    x : float or complex
+        The point.
+
+    Returns
+    -------
+    float, complex or ndarray
+        ``f'(x)``, of ``f(x)``'s shape.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> derivative(np.sin, 0.0)
+    1.0
+    >>> derivative(lambda x: derivative(lambda y: y**3, x), 2.0)
+    12.0
+    >>> derivative(lambda x: x * derivative(lambda y: x + y, 1.0), 1.0)
+    1.0
+    """
+    return value_and_derivative(f, x)[1]
+
+
+# --- array input -------------------------------------------------------------------------------
+
+
+def value_and_jacobian(f: Function, x: Any, *, chunk_size: int | None = None) -> tuple[Any, Any]:
+    """Return ``f(x)`` and the Jacobian of ``f`` at ``x``.
+
+    Parameters
+    ----------
+    f : callable
+        A function of one array returning one array (or number).
+    x : array_like
+        The point.
+    chunk_size : int, optional
+        How many Jacobian columns to push through ``f`` at once as a batch of
+        tangents.  ``1`` evaluates column by column; the default bounds the
+        memory of the seeded tangents (see :func:`dualdiff.columns.default_chunk_size`).
+
+    Returns
+    -------
+    value, jacobian
+        ``f(x)`` and the Jacobian of shape ``f(x).shape + x.shape``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> value, J = value_and_jacobian(lambda x: x**2, np.array([1.0, 3.0]))
+    >>> J
+    array([[2., 0.],
+           [0., 6.]])
+    """
+    _check_callable(f, "jacobian")
+    return jacobian_columns(f, as_value(x), chunk_size=chunk_size, extract=extract)
+
+
+def jacobian(f: Function, x: Any, *, chunk_size: int | None = None) -> Any:
+    """Return the Jacobian of ``f`` at ``x``, of shape ``f(x).shape + x.shape``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> jacobian(lambda x: np.stack([x[0] * x[1], x[0] + x[1]]), np.array([2.0, 3.0]))
+    array([[3., 2.],
+           [1., 1.]])
+    """
+    return value_and_jacobian(f, x, chunk_size=chunk_size)[1]
+
+
+def value_and_gradient(f: Function, x: Any, *, chunk_size: int | None = None) -> tuple[Any, Any]:
+    """Return ``f(x)`` and the gradient of a scalar-valued ``f`` at ``x``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> value_and_gradient(lambda x: np.sum(x**2), np.array([1.0, 2.0]))
+    (5.0, array([2., 4.]))
+    """
+    _check_callable(f, "gradient")
+    value, grad = value_and_jacobian(f, x, chunk_size=chunk_size)
+    if np.ndim(value.value if type(value) is Dual else value) != 0:
+        raise TypeError(
+            f"gradient(f, x) needs f to return a scalar, but f returned shape "
+            f"{_shape_text(value)}; perhaps you meant jacobian(f, x)?"
+        )
+    return value, grad
+
+
+def gradient(f: Function, x: Any, *, chunk_size: int | None = None) -> Any:
+    """Return the gradient of a scalar-valued ``f`` at ``x`` (shape of ``x``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> gradient(lambda x: x[0] * np.exp(x[1]), np.array([2.0, 0.0]))
+    array([1., 2.])
+    """
+    return value_and_gradient(f, x, chunk_size=chunk_size)[1]
+
+
+def value_and_hessian(f: Function, x: Any) -> tuple[Any, Any]:
+    """Return ``f(x)`` and the Hessian of a scalar-valued ``f`` (shape ``x.shape * 2``).
+
+    Forward over forward: the Jacobian of the gradient, one nested pass.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> value_and_hessian(lambda x: x[0] ** 2 * x[1], np.array([1.0, 3.0]))
+    (3.0, array([[6., 2.],
+           [2., 0.]]))
+    """
+    _check_callable(f, "hessian")
+    seen = []
+
+    def grad(y: Any) -> Any:
+        value, g = value_and_gradient(f, y)
+        seen.append(value)
+        return g
+
+    hess = jacobian(grad, x)
+    value = seen[0]
+    return (value.value if type(value) is Dual else value), hess
+
+
+def hessian(f: Function, x: Any) -> Any:
+    """Return the Hessian of a scalar-valued ``f`` at ``x``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> hessian(lambda x: np.sum(x**3), np.array([1.0, 2.0]))
+    array([[ 6.,  0.],
+           [ 0., 12.]])
+    """
+    return value_and_hessian(f, x)[1]
+
+
+def value_and_hvp(f: Function, x: Any, v: Any) -> tuple[Any, Any]:
+    """Return ``f(x)`` and the Hessian-vector product ``H(x) @ v`` in one pass.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> value_and_hvp(lambda x: np.sum(x**3), np.array([1.0, 2.0]), np.array([1.0, 1.0]))
+    (9.0, array([ 6., 12.]))
+    """
+    _check_callable(f, "hvp")
+    seen = []
+
+    def grad(y: Any) -> Any:
+        value, g = value_and_gradient(f, y)
+        seen.append(value)
+        return g
+
+    _, product = jvp(grad, (x,), (v,))
+    value = seen[0]
+    return (value.value if type(value) is Dual else value), product
+
+
+def hvp(f: Function, x: Any, v: Any) -> Any:
+    """Return the Hessian-vector product ``H(x) @ v`` of a scalar-valued ``f``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> hvp(lambda x: x[0] * x[1], np.array([1.0, 2.0]), np.array([1.0, 0.0]))
+    array([0., 1.])
+    """
+    return value_and_hvp(f, x, v)[1]

@@ -1,0 +1,96 @@
+"""Building a Jacobian from columns: the swappable strategy behind ``jacobian``.
+
+Forward mode gives one Jacobian column per seeded direction.  Columns are
+pushed through ``f`` in chunks, each chunk as one batch of tangents (one
+leading axis), so NumPy vectorises across the chunk; ``chunk_size=1`` is the
+classic column-by-column loop with unbatched tangents.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from dualdiff.dual import Dual
+from dualdiff.tags import new_tag
+
+SEED_BUDGET = 2**22
+"""Most tangent elements seeded at once by default (32 MiB of float64)."""
+
+
+def default_chunk_size(n: int) -> int:
+    """Columns per chunk: all of them while the seeds stay within :data:`SEED_BUDGET`.
+
+    Examples
+    --------
+    >>> default_chunk_size(10), default_chunk_size(10**4)
+    (10, 419)
+    """
+    return max(1, min(n, SEED_BUDGET // max(n, 1)))
+
+
+def jacobian_columns(
+    f: Callable[[Any], Any],
+    x: Any,
+    *,
+    chunk_size: int | None,
+    extract: Callable[[Any, int, tuple[int, ...]], tuple[Any, Any]],
+) -> tuple[Any, Any]:
+    """Return ``f(x)`` and the Jacobian ``f(x).shape + x.shape``, chunk by chunk.
+
+    Parameters
+    ----------
+    f : callable
+        One array in, one array (or number) out.
+    x : float, ndarray or Dual
+        The point (already promoted).
+    chunk_size : int or None
+        Columns per forward pass; ``None`` picks :func:`default_chunk_size`.
+    extract : callable
+        Splits ``f``'s output into value and tangent for a tag.
+
+    Returns
+    -------
+    value, jacobian
+    """
+    shape = np.shape(x.value if type(x) is Dual else x)
+    n = int(np.prod(shape))
+    if chunk_size is None:
+        chunk_size = default_chunk_size(n)
+    if not isinstance(chunk_size, int | np.integer) or chunk_size < 1:
+        raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
+    dtype = np.result_type(_plain(x))
+    value, blocks = None, []
+    for start in range(0, max(n, 1), chunk_size):
+        stop = min(n, start + chunk_size)
+        tag = new_tag()
+        if chunk_size == 1 or n == 1:
+            seed = np.zeros(n, dtype=dtype)
+            seed[start] = 1.0
+            seeds = seed.reshape(shape) if shape else dtype.type(1.0)
+            batch: tuple[int, ...] = ()
+        else:
+            seeds = np.eye(n, dtype=dtype)[start:stop].reshape((stop - start, *shape))
+            batch = (stop - start,)
+        out = f(Dual(x, seeds, tag=tag))
+        if isinstance(out, tuple | list):
+            raise TypeError(
+                "jacobian needs f to return one array, not a tuple or list; "
+                "stack the outputs (np.stack) or use jvp for several outputs"
+            )
+        value, tangent = extract(out, tag, batch)
+        blocks.append(np.reshape(tangent, (1, *np.shape(_plain(tangent)))) if not batch else tangent)
+        if n == 1:
+            break
+    columns = blocks[0] if len(blocks) == 1 else np.concatenate(blocks, axis=0)
+    out_shape = np.shape(_plain(value))
+    jacobian = np.reshape(np.moveaxis(columns, 0, -1), out_shape + shape)
+    return value, (jacobian[()] if not out_shape and not shape else jacobian)
+
+
+def _plain(x: Any) -> Any:
+    while type(x) is Dual:
+        x = x.value
+    return x

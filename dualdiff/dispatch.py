@@ -1,0 +1,340 @@
+"""The chain rule, applied in one place, and the registries NumPy dispatches to.
+
+:func:`apply_unary` and :func:`apply_binary` turn a row of the derivative
+table into a dual-number operation: evaluate the primitive on the values,
+multiply each partial by its input's tangent, add.  They also settle which
+operands are live: of two dual numbers with different tags the newer one is
+differentiated and the older one is a constant (see :mod:`dualdiff.tags`).
+
+Python floats take a fast path through the ``math`` kernels; when a kernel
+raises where NumPy would return ``inf`` or ``nan`` the whole step is redone
+on ``numpy.float64``, so the fast path never changes a result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from dualdiff.dual import Dual, install_operators
+from dualdiff.elementary import SCALAR_ERRORS, evaluator, strip
+from dualdiff.rules import PLAIN_VALUED, UFUNC_RULES, UfuncRule
+
+RULES: dict[np.ufunc, UfuncRule] = {}
+"""ufunc -> its row of the derivative table."""
+
+EVALUATE: dict[np.ufunc, Callable[..., Any]] = {}
+"""ufunc -> its fast evaluator (see :func:`dualdiff.elementary.evaluator`)."""
+
+PLAIN: frozenset[np.ufunc] = frozenset(PLAIN_VALUED)
+"""Ufuncs that act on values and return plain (non-dual) results."""
+
+FUNCTIONS: dict[Callable[..., Any], Callable[..., Any]] = {}
+"""NumPy function -> its dual implementation (``__array_function__``)."""
+
+FUNCTION_EXAMPLES: dict[Callable[..., Any], tuple[Any, ...]] = {}
+"""NumPy function -> test inputs (each a tuple of args, or ``(args, kwargs)``)."""
+
+_new = object.__new__
+_SCALARS = (float, complex)
+
+
+def make(value: Any, tangent: Any, tag: int) -> Dual:
+    """Build a dual number without validation (internal fast constructor)."""
+    result = _new(Dual)
+    result.value = value
+    result.tangent = tangent
+    result.tag = tag
+    return result
+
+
+def register_ufunc(rule: UfuncRule) -> UfuncRule:
+    """Add (or replace) the derivative rule of a ufunc.
+
+    Parameters
+    ----------
+    rule : UfuncRule
+        The row: the ufunc, one partial per input, a test domain and
+        optionally a sympy twin.
+
+    Returns
+    -------
+    UfuncRule
+        The rule, as registered.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from dualdiff.rules import unary
+    >>> from dualdiff.elementary import cos
+    >>> _ = register_ufunc(unary(np.sin, lambda x, ans: cos(x), (0.5,), "sin"))
+    """
+    RULES[rule.ufunc] = rule
+    EVALUATE[rule.ufunc] = evaluator(rule.ufunc)
+    return rule
+
+
+for _rule in UFUNC_RULES:
+    register_ufunc(_rule)
+
+
+def register_function(
+    func: Callable[..., Any], *, examples: tuple[Any, ...]
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorator registering the dual implementation of a NumPy function.
+
+    Parameters
+    ----------
+    func : callable
+        The NumPy function, e.g. ``numpy.sum``; dispatch is by the function
+        object, never by name.
+    examples : tuple
+        Inputs the test suite checks the implementation on: each entry is a
+        tuple of positional arguments (arrays become dual numbers) or a pair
+        ``(args, kwargs)``.  A function without examples fails the tests.
+
+    Returns
+    -------
+    callable
+        The decorator.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> @register_function(np.fliplr, examples=((np.ones((2, 3)),),))
+    ... def fliplr(a):
+    ...     return a[:, ::-1]
+    """
+
+    def decorate(implementation: Callable[..., Any]) -> Callable[..., Any]:
+        FUNCTIONS[func] = implementation
+        FUNCTION_EXAMPLES[func] = tuple(examples)
+        return implementation
+
+    return decorate
+
+
+# --- operands ----------------------------------------------------------------------------------
+
+
+def is_operand(x: Any) -> bool:
+    """Whether ``x`` may meet a dual number in arithmetic (as a constant or a dual)."""
+    if isinstance(x, Dual | int | float | complex | np.ndarray | np.generic):
+        return getattr(x, "dtype", np.float64).kind in "biufc"
+    return False
+
+
+def _constant(x: Any) -> Any:
+    """Validate a non-dual operand."""
+    kind = type(x)
+    if kind is float or kind is int or kind is complex or is_operand(x):
+        return x
+    if isinstance(x, list | tuple):
+        return np.asarray(x)
+    raise TypeError(
+        f"dualdiff cannot combine a Dual with {kind.__name__!r}; operands must be numbers, "
+        "NumPy arrays or Duals"
+    )
+
+
+def _ndim(x: Any) -> int:
+    return getattr(x, "ndim", 0)
+
+
+def _shape(x: Any) -> tuple[int, ...]:
+    return getattr(x, "shape", ())
+
+
+def batch_shape(x: Dual) -> tuple[int, ...]:
+    """``(k,)`` if ``x`` carries a batch of ``k`` tangents, else ``()``."""
+    if _ndim(x.tangent) > _ndim(x.value):
+        return _shape(x.tangent)[:1]
+    return ()
+
+
+def zero_tangent(value: Any, batch: tuple[int, ...] = ()) -> Any:
+    """A zero tangent for ``value`` (with an optional batch axis)."""
+    if not batch and type(value) in _SCALARS:
+        return value * 0
+    plain = strip(value)
+    return np.zeros(batch + np.shape(plain), dtype=np.result_type(plain))
+
+
+def _lift(x: Dual, out_ndim: int) -> Any:
+    """``x``'s tangent, with axes inserted after the batch axis to broadcast to ``out_ndim``."""
+    tangent = x.tangent
+    value_ndim = _ndim(x.value)
+    if value_ndim < out_ndim and _ndim(tangent) > value_ndim:
+        shape = _shape(tangent)
+        tangent = np.reshape(tangent, shape[:1] + (1,) * (out_ndim - value_ndim) + shape[1:])
+    return tangent
+
+
+def _scaled(partial: Any, tangent: Any) -> Any:
+    """``partial * tangent``, skipping the product for a partial of one."""
+    if type(partial) is float and partial == 1.0:
+        return tangent
+    return partial * tangent
+
+
+def _fit(tangent: Any, ans: Any, batch: tuple[int, ...]) -> Any:
+    """Broadcast a tangent to the output's shape (plus the batch axis)."""
+    shape = batch + _shape(ans)
+    if _shape(tangent) != shape:
+        tangent = np.broadcast_to(tangent, shape)
+    return tangent
+
+
+def _to_float64(x: Any) -> Any:
+    return np.complex128(x) if type(x) is complex else np.float64(x)
+
+
+# --- the chain rule ----------------------------------------------------------------------------
+
+
+def apply_unary(rule: UfuncRule, x: Dual) -> Dual:
+    """Apply a one-argument rule to a dual number: ``f(x) + f'(x) * tangent * eps``."""
+    value = x.value
+    partial = rule.partials[0]
+    evaluate = EVALUATE[rule.ufunc]
+    if type(value) in _SCALARS:
+        try:
+            ans = evaluate(value)
+            slope = partial if type(partial) is float else partial(value, ans)
+        except SCALAR_ERRORS:
+            with np.errstate(all="ignore"):
+                wide = _to_float64(value)
+                ans = evaluate(wide)
+                slope = partial if type(partial) is float else partial(wide, ans)
+            ans = ans.item()
+    else:
+        ans = evaluate(value)
+        slope = partial if type(partial) is float else partial(value, ans)
+    if type(partial) is float and partial == 0.0:
+        return make(ans, zero_tangent(ans, batch_shape(x)), x.tag)
+    return make(ans, _scaled(slope, x.tangent), x.tag)
+
+
+def apply_binary(rule: UfuncRule, x: Any, y: Any) -> Dual:
+    """Apply a two-argument rule; the operand with the newest tag is the live one."""
+    if type(x) is Dual:
+        if type(y) is Dual:
+            if x.tag == y.tag:
+                return _binary(rule, x, y, x.value, y.value, x.tag)
+            if x.tag > y.tag:
+                return _binary(rule, x, None, x.value, y, x.tag)
+            return _binary(rule, None, y, x, y.value, y.tag)
+        y = _constant(y)
+        return _binary(rule, x, None, x.value, y, x.tag)
+    x = _constant(x)
+    return _binary(rule, None, y, x, y.value, y.tag)
+
+
+def _binary(
+    rule: UfuncRule, x: Dual | None, y: Dual | None, x_value: Any, y_value: Any, tag: int
+) -> Dual:
+    if rule.jvp is not None:
+        return rule.jvp(x, y, x_value, y_value, tag)
+    evaluate = EVALUATE[rule.ufunc]
+    partial_x, partial_y = rule.partials
+    if type(x_value) in _SCALARS and type(y_value) in (float, int, complex):
+        try:
+            ans = evaluate(x_value, y_value)
+            tangent = _combine(partial_x, partial_y, x, y, x_value, y_value, ans)
+        except SCALAR_ERRORS:
+            with np.errstate(all="ignore"):
+                x_wide, y_wide = _to_float64(x_value), _to_float64(y_value)
+                ans = evaluate(x_wide, y_wide)
+                tangent = _combine(partial_x, partial_y, x, y, x_wide, y_wide, ans)
+            ans = ans.item()
+        if tangent is None:
+            tangent = zero_tangent(ans, batch_shape(x if x is not None else y))
+        return make(ans, tangent, tag)
+    ans = evaluate(x_value, y_value)
+    batch = batch_shape(x if x is not None else y)
+    tangent = _combine(partial_x, partial_y, x, y, x_value, y_value, ans, _ndim(ans))
+    if tangent is None:
+        return make(ans, zero_tangent(ans, batch), tag)
+    return make(ans, _fit(tangent, ans, batch), tag)
+
+
+def _combine(
+    partial_x: Any,
+    partial_y: Any,
+    x: Dual | None,
+    y: Dual | None,
+    x_value: Any,
+    y_value: Any,
+    ans: Any,
+    out_ndim: int = 0,
+) -> Any:
+    """Sum of partial * tangent over the live operands; ``None`` when every term is zero."""
+    tangent = None
+    if x is not None and not (type(partial_x) is float and partial_x == 0.0):
+        slope = partial_x if type(partial_x) is float else partial_x(x_value, y_value, ans)
+        tangent = _scaled(slope, _lift(x, out_ndim) if out_ndim else x.tangent)
+    if y is not None and not (type(partial_y) is float and partial_y == 0.0):
+        slope = partial_y if type(partial_y) is float else partial_y(x_value, y_value, ans)
+        term = _scaled(slope, _lift(y, out_ndim) if out_ndim else y.tangent)
+        tangent = term if tangent is None else tangent + term
+    return tangent
+
+
+# --- NumPy's protocols -------------------------------------------------------------------------
+
+
+def call_ufunc(ufunc: np.ufunc, method: str, inputs: tuple[Any, ...], kwargs: dict) -> Any:
+    """Handle ``Dual.__array_ufunc__``."""
+    if ufunc in PLAIN:
+        return getattr(ufunc, method)(*(strip(x) for x in inputs), **kwargs)
+    rule = RULES.get(ufunc)
+    if rule is None:
+        raise TypeError(
+            f"dualdiff has no derivative rule for numpy.{ufunc.__name__}; register one with "
+            "dualdiff.register_ufunc"
+        )
+    if method != "__call__":
+        raise TypeError(
+            f"dualdiff does not differentiate the ufunc method numpy.{ufunc.__name__}.{method}"
+        )
+    if kwargs:
+        raise TypeError(
+            f"dualdiff does not support the arguments {sorted(kwargs)} of numpy.{ufunc.__name__} "
+            "on Duals"
+        )
+    if len(inputs) == 1:
+        return apply_unary(rule, inputs[0])
+    return apply_binary(rule, *inputs)
+
+
+def call_function(func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict) -> Any:
+    """Handle ``Dual.__array_function__``."""
+    implementation = FUNCTIONS.get(func)
+    if implementation is None:
+        module = getattr(func, "__module__", "numpy") or "numpy"
+        module = "numpy" if module.startswith("numpy._core") else module
+        raise TypeError(
+            f"dualdiff has no derivative rule for {module}.{func.__name__}; register one with "
+            "dualdiff.register_function"
+        )
+    return implementation(*args, **kwargs)
+
+
+def getitem(x: Dual, index: Any) -> Dual:
+    """``x[index]`` for basic, advanced and boolean indices; a batch axis is carried along."""
+    if isinstance(index, Dual) or (
+        isinstance(index, tuple) and any(isinstance(i, Dual) for i in index)
+    ):
+        raise TypeError("a Dual cannot be used as an index; index with integers or .value")
+    value = x.value[index]
+    if not batch_shape(x):
+        return make(value, x.tangent[index], x.tag)
+    index = index if isinstance(index, tuple) else (index,)
+    rest = (slice(None),) if any(i is Ellipsis for i in index) else (Ellipsis, slice(None))
+    tangent = np.moveaxis(np.moveaxis(x.tangent, 0, -1)[(*index, *rest)], -1, 0)
+    return make(value, tangent, x.tag)
+
+
+install_operators()

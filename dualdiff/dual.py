@@ -1,0 +1,352 @@
+"""The dual number: a value and a tangent that travel together.
+
+``Dual(value, tangent)`` stands for ``value + tangent * eps`` with
+``eps**2 == 0``.  The value is a Python float or complex number, a NumPy
+array, or (in nested differentiation) another ``Dual``.  The tangent has the
+value's shape, or one more leading axis holding a *batch* of directions.
+
+Arithmetic operators map to NumPy ufuncs (as in NumPy's
+``NDArrayOperatorsMixin``), and NumPy functions reach dualdiff through
+``__array_ufunc__`` and ``__array_function__``; either way the derivative
+comes from the rule table in :mod:`dualdiff.rules`.
+
+``==``, ``<`` and the other comparisons compare *values* and return plain
+booleans, so ``if`` statements branch on the value, exactly as the function
+would on plain numbers.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from dualdiff.tags import USER_TAG
+
+_LOST = (
+    "{what} would drop the tangent of a Dual and give a silently wrong derivative. "
+    "Use NumPy functions (np.sin(x), not math.sin(x)), which dualdiff differentiates, "
+    "or take the value explicitly with .value."
+)
+_NOT_AN_ARRAY = (
+    "a Dual cannot become a plain NumPy array: its tangent would be dropped. "
+    "To build an array of Duals use np.stack([...]) or np.concatenate([...]); "
+    "to take values explicitly use .value."
+)
+
+
+class Dual:
+    """A dual number ``value + tangent * eps`` with ``eps**2 == 0``.
+
+    Parameters
+    ----------
+    value : float, complex, array_like or Dual
+        The primal value.  Integers are promoted to float; float32 stays
+        float32.
+    tangent : float, complex, array_like or Dual, optional
+        The derivative part, of the value's shape, or with one more leading
+        axis for a batch of directions.  Default: zero.
+    tag : int, optional
+        Which differentiation this number belongs to (see
+        :mod:`dualdiff.tags`).  Users rarely set it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = Dual(3.0, 1.0)
+    >>> y = x * x + np.sin(x)
+    >>> y.value == 9 + np.sin(3.0), y.tangent == 6 + np.cos(3.0)
+    (True, True)
+    >>> str(Dual(3.0, 1.0))
+    '3.0 + 1.0ε'
+    """
+
+    __slots__ = ("tag", "tangent", "value")
+
+    def __init__(self, value: Any, tangent: Any = None, *, tag: int = USER_TAG) -> None:
+        value = as_value(value)
+        self.value = value
+        self.tangent = _zero_like(value) if tangent is None else _as_tangent(tangent, value)
+        self.tag = tag
+
+    # --- shape and type ----------------------------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The value's shape (a batch axis of the tangent is not part of it)."""
+        return getattr(self.value, "shape", ())
+
+    @property
+    def ndim(self) -> int:
+        """The value's number of dimensions."""
+        return getattr(self.value, "ndim", 0)
+
+    @property
+    def size(self) -> int:
+        """The value's number of elements."""
+        return getattr(self.value, "size", 1)
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The value's dtype."""
+        return getattr(self.value, "dtype", None) or np.result_type(self.value)
+
+    @property
+    def T(self) -> Dual:  # noqa: N802 - NumPy's name
+        """The transpose, as ``ndarray.T``."""
+        return np.transpose(self)
+
+    def __len__(self) -> int:
+        if self.ndim == 0:
+            raise TypeError("len() of a scalar Dual")
+        return len(self.value)
+
+    def __iter__(self) -> Any:
+        if self.ndim == 0:
+            raise TypeError("iteration over a scalar Dual")
+        return (self[i] for i in range(len(self)))
+
+    def __getitem__(self, index: Any) -> Dual:
+        return _dispatch.getitem(self, index)
+
+    # --- NumPy protocols ---------------------------------------------------------------------
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        return _dispatch.call_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        return _dispatch.call_function(func, args, kwargs)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        raise TypeError(_NOT_AN_ARRAY)
+
+    # --- conversions that would lose the tangent ---------------------------------------------
+    def __float__(self) -> float:
+        raise TypeError(_LOST.format(what="float() of a Dual (also math.* functions)"))
+
+    def __int__(self) -> int:
+        raise TypeError(_LOST.format(what="int() of a Dual"))
+
+    def __complex__(self) -> complex:
+        raise TypeError(_LOST.format(what="complex() of a Dual (also cmath.* functions)"))
+
+    def __index__(self) -> int:
+        raise TypeError(_LOST.format(what="using a Dual as an index"))
+
+    # --- piecewise-constant functions: plain results, zero derivative by convention -----------
+    def __round__(self, ndigits: int | None = None) -> Any:
+        value = _strip(self)
+        if np.ndim(value):
+            return np.round(value, ndigits or 0)
+        return round(value, ndigits)
+
+    def __floor__(self) -> int:
+        return math.floor(_strip(self))
+
+    def __ceil__(self) -> int:
+        return math.ceil(_strip(self))
+
+    def __trunc__(self) -> int:
+        return math.trunc(_strip(self))
+
+    # --- comparisons: on values, plain results -----------------------------------------------
+    def __eq__(self, other: object) -> Any:  # type: ignore[override]
+        return _strip(self) == _strip(other)
+
+    def __ne__(self, other: object) -> Any:  # type: ignore[override]
+        return _strip(self) != _strip(other)
+
+    def __lt__(self, other: Any) -> Any:
+        return _strip(self) < _strip(other)
+
+    def __le__(self, other: Any) -> Any:
+        return _strip(self) <= _strip(other)
+
+    def __gt__(self, other: Any) -> Any:
+        return _strip(self) > _strip(other)
+
+    def __ge__(self, other: Any) -> Any:
+        return _strip(self) >= _strip(other)
+
+    def __bool__(self) -> bool:
+        return bool(_strip(self))
+
+    __hash__ = None  # type: ignore[assignment]  # equal values, different tangents
+
+    # --- representations ---------------------------------------------------------------------
+    def __repr__(self) -> str:
+        return f"Dual({self.value!r}, {self.tangent!r})"
+
+    def __str__(self) -> str:
+        tangent = self.tangent
+        if isinstance(tangent, float) and (tangent < 0 or str(tangent).startswith("-")):
+            return f"{self.value} - {-tangent}ε"
+        return f"{self.value} + {tangent}ε"
+
+    def _repr_latex_(self) -> str:
+        text = str(self).replace("ε", r"\,\varepsilon")
+        text = text.replace("\n", r"\\ ")
+        return f"${text}$"
+
+    # --- NumPy-style methods -----------------------------------------------------------------
+    def sum(self, axis: Any = None, keepdims: bool = False) -> Dual:
+        """Sum of elements, as ``numpy.sum``."""
+        return np.sum(self, axis=axis, keepdims=keepdims)
+
+    def mean(self, axis: Any = None, keepdims: bool = False) -> Dual:
+        """Mean of elements, as ``numpy.mean``."""
+        return np.mean(self, axis=axis, keepdims=keepdims)
+
+    def dot(self, other: Any) -> Dual:
+        """Dot product, as ``numpy.dot``."""
+        return np.dot(self, other)
+
+    def reshape(self, *shape: Any) -> Dual:
+        """Reshape, as ``ndarray.reshape``."""
+        if len(shape) == 1:
+            shape = shape[0]
+        return np.reshape(self, shape)
+
+    def ravel(self) -> Dual:
+        """Flatten to one dimension, as ``numpy.ravel``."""
+        return np.ravel(self)
+
+    def transpose(self, *axes: Any) -> Dual:
+        """Permute axes, as ``ndarray.transpose``."""
+        if len(axes) == 1:
+            axes = axes[0]
+        return np.transpose(self, axes or None)
+
+
+def _operator_methods(ufunc: np.ufunc) -> tuple[Any, Any]:
+    """The forward and reflected operator methods that call ``ufunc``'s rule."""
+    rule = _dispatch.RULES[ufunc]
+    apply = _dispatch.apply_binary
+
+    def forward(self: Dual, other: Any) -> Any:
+        if type(other) not in _FAST_OPERANDS and not _dispatch.is_operand(other):
+            return NotImplemented
+        return apply(rule, self, other)
+
+    def reflected(self: Dual, other: Any) -> Any:
+        if type(other) not in _FAST_OPERANDS and not _dispatch.is_operand(other):
+            return NotImplemented
+        return apply(rule, other, self)
+
+    forward.__name__ = reflected.__name__ = ufunc.__name__
+    return forward, reflected
+
+
+def _unary_method(ufunc: np.ufunc) -> Any:
+    rule = _dispatch.RULES[ufunc]
+    apply = _dispatch.apply_unary
+
+    def method(self: Dual) -> Dual:
+        return apply(rule, self)
+
+    method.__name__ = ufunc.__name__
+    return method
+
+
+def _divmod(self: Dual, other: Any) -> Any:
+    return self // other, self % other
+
+
+def _rdivmod(self: Dual, other: Any) -> Any:
+    return other // self, other % self
+
+
+def _matmul(self: Dual, other: Any) -> Any:
+    if not _dispatch.is_operand(other):
+        return NotImplemented
+    return np.matmul(self, other)
+
+
+def _rmatmul(self: Dual, other: Any) -> Any:
+    if not _dispatch.is_operand(other):
+        return NotImplemented
+    return np.matmul(other, self)
+
+
+def _pow(self: Dual, other: Any, modulo: Any = None) -> Any:
+    if modulo is not None:
+        raise TypeError("pow() with a modulus is not differentiable")
+    return _POWER[0](self, other)
+
+
+def as_value(value: Any) -> Any:
+    """Promote a number or array for use as a value: ints to float, float32 kept."""
+    kind = type(value)
+    if kind is float or kind is complex or kind is Dual:
+        return value
+    if kind is int or kind is bool:
+        return float(value)
+    if isinstance(value, np.generic) or isinstance(value, list | tuple | np.ndarray):
+        array = np.asarray(value)
+        if array.dtype.kind in "biu":
+            array = array.astype(np.float64)
+        elif array.dtype.kind not in "fc":
+            raise TypeError(f"a Dual's value must be numeric, not an array of dtype {array.dtype}")
+        if array.ndim == 0 and array.dtype in (np.float64, np.complex128):
+            return array.item()
+        return array[()] if array.ndim == 0 else array
+    raise TypeError(f"a Dual's value must be a number or an array, not {kind.__name__}")
+
+
+def _as_tangent(tangent: Any, value: Any) -> Any:
+    tangent = as_value(tangent)
+    value_shape = np.shape(_strip(value))
+    tangent_shape = np.shape(_strip(tangent))
+    if tangent_shape != value_shape and tangent_shape[1:] != value_shape:
+        raise ValueError(
+            f"a tangent must have the value's shape {value_shape} or, for a batch of "
+            f"directions, shape (k, *{value_shape}); got {tangent_shape}"
+        )
+    if type(value) is float and type(tangent) is complex:
+        raise TypeError("a real Dual cannot have a complex tangent; make the value complex")
+    dtype = getattr(value, "dtype", None)
+    if dtype is not None and isinstance(tangent, np.ndarray | np.generic) and tangent.dtype != dtype:
+        tangent = np.asarray(tangent, dtype=np.result_type(dtype, tangent.dtype))
+    return tangent
+
+
+def _zero_like(value: Any) -> Any:
+    if type(value) is float:
+        return 0.0
+    if type(value) is complex:
+        return 0j
+    plain = _strip(value)
+    return np.zeros(np.shape(plain), dtype=np.result_type(plain))
+
+
+def _strip(x: Any) -> Any:
+    while type(x) is Dual:
+        x = x.value
+    return x
+
+
+# The dispatch module needs the Dual class, so it is imported after the class exists;
+# it calls install_operators() once its rule registry is built.
+from dualdiff import dispatch as _dispatch  # noqa: E402
+
+_FAST_OPERANDS = frozenset({float, int, Dual, np.ndarray})
+_POWER: list[Any] = []
+
+
+def install_operators() -> None:
+    """Give ``Dual`` its operators: each is a call of a ufunc's rule, as in NumPy's mixin."""
+    Dual.__add__, Dual.__radd__ = _operator_methods(np.add)
+    Dual.__sub__, Dual.__rsub__ = _operator_methods(np.subtract)
+    Dual.__mul__, Dual.__rmul__ = _operator_methods(np.multiply)
+    Dual.__truediv__, Dual.__rtruediv__ = _operator_methods(np.true_divide)
+    Dual.__floordiv__, Dual.__rfloordiv__ = _operator_methods(np.floor_divide)
+    Dual.__mod__, Dual.__rmod__ = _operator_methods(np.remainder)
+    Dual.__matmul__, Dual.__rmatmul__ = _matmul, _rmatmul
+    _POWER[:] = _operator_methods(np.power)
+    Dual.__pow__, Dual.__rpow__ = _pow, _POWER[1]
+    Dual.__iadd__, Dual.__isub__, Dual.__imul__ = Dual.__add__, Dual.__sub__, Dual.__mul__
+    Dual.__itruediv__, Dual.__ifloordiv__ = Dual.__truediv__, Dual.__floordiv__
+    Dual.__imod__, Dual.__ipow__, Dual.__imatmul__ = Dual.__mod__, Dual.__pow__, Dual.__matmul__
+    Dual.__divmod__, Dual.__rdivmod__ = _divmod, _rdivmod
+    Dual.__neg__ = _unary_method(np.negative)
+    Dual.__pos__ = _unary_method(np.positive)
+    Dual.__abs__ = _unary_method(np.absolute)

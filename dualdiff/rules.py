@@ -1,0 +1,255 @@
+"""The derivative table: one row per NumPy ufunc.
+
+A row gives the *partial derivatives of the primitive alone* -- never the
+chain rule, which :mod:`dualdiff.dispatch` applies in one place.  Each
+partial is either a number (a constant partial: ``1.0`` for ``add``) or a
+function of the inputs and the output ``ans`` (so ``exp`` reuses its own
+value).  Partials are written with the generic functions of
+:mod:`dualdiff.elementary`, so the same row serves Python floats, arrays and
+nested dual numbers.  Beside each rule sit its test domain (points where the
+tests check it) and its sympy twin (used only by the tests and the CLI's
+``--check``).
+
+The conventions at non-differentiable points are chosen here and listed in
+``docs/conventions.md``; every special case carries a one-line *why*.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from dualdiff.elementary import (
+    cos,
+    cosh,
+    exp,
+    exp2,
+    floor,
+    log,
+    power,
+    sign,
+    sin,
+    sinh,
+    sqrt,
+    trunc,
+)
+
+Partial = float | Callable[..., Any]
+ZERO = 0.0
+"""The partial of an argument the primitive is not differentiable in (or is flat in)."""
+
+
+@dataclass(frozen=True)
+class UfuncRule:
+    """How one ufunc differentiates.
+
+    Attributes
+    ----------
+    ufunc : numpy.ufunc
+        The primitive.
+    partials : tuple
+        One partial derivative per input: a constant number, or a function
+        ``partial(*inputs, ans)``.
+    domain : tuple
+        Test points inside the domain: floats (unary) or tuples (binary).
+    sympy : str or callable or None
+        The sympy twin: a sympy function name, or ``f(sympy_module, *args)``.
+    jvp : callable or None
+        For primitives that are not elementwise (``matmul``): a function
+        ``jvp(*inputs)`` returning the output dual number directly.
+    """
+
+    ufunc: np.ufunc
+    partials: tuple[Partial, ...]
+    domain: tuple[Any, ...]
+    sympy: str | Callable[..., Any] | None = None
+    jvp: Callable[..., Any] | None = field(default=None, compare=False)
+
+
+def _where(condition: Any, if_true: Any, if_false: Any) -> Any:
+    """Select elementwise; a plain ``if`` on scalars (no NumPy call)."""
+    if isinstance(condition, bool | np.bool_):
+        return if_true if condition else if_false
+    return np.where(condition, if_true, if_false)
+
+
+def _power_dx(x: Any, y: Any, ans: Any) -> Any:
+    # y * x**(y - 1), taken as 0 where y == 0: x**0 is flat even at x == 0 (not 0 * inf).
+    if np.ndim(y) == 0:
+        return 0.0 * x if y == 0 else y * power(x, y - 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _where(y == 0, 0.0, y * power(x, y - 1))
+
+
+def _power_dy(x: Any, y: Any, ans: Any) -> Any:
+    # x**y * log(x), taken as 0 where x**y == 0: the limit as x -> 0+ (log(0) is -inf).
+    if np.ndim(ans) == 0:
+        return 0.0 * ans if ans == 0 else ans * log(x)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _where(ans == 0, 0.0, ans * log(x))
+
+
+def _divide_or_zero(numerator: Any, denominator: Any) -> Any:
+    # numerator / denominator, 0 where the denominator is 0 (hypot at the origin,
+    # like abs at 0: the smallest subgradient).
+    if np.ndim(denominator) == 0:
+        return 0.0 * numerator if denominator == 0 else numerator / denominator
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _where(denominator == 0, 0.0, numerator / denominator)
+
+
+def _share_of_first(first_wins: Any, tie: Any) -> Any:
+    # maximum/minimum: the selected argument gets the whole slope; a tie splits it evenly.
+    return _where(first_wins, 1.0, _where(tie, 0.5, 0.0))
+
+
+def _max_dx(x: Any, y: Any, ans: Any) -> Any:
+    return _share_of_first(x > y, x == y)
+
+
+def _max_dy(x: Any, y: Any, ans: Any) -> Any:
+    return _share_of_first(y > x, x == y)
+
+
+def _min_dx(x: Any, y: Any, ans: Any) -> Any:
+    return _share_of_first(x < y, x == y)
+
+
+def _min_dy(x: Any, y: Any, ans: Any) -> Any:
+    return _share_of_first(y < x, x == y)
+
+
+def _fmax_dx(x: Any, y: Any, ans: Any) -> Any:
+    # fmax ignores a NaN argument, so the other one is selected whole.
+    return _share_of_first((x > y) | (y != y), (x == y))
+
+
+def _fmax_dy(x: Any, y: Any, ans: Any) -> Any:
+    return _share_of_first((y > x) | (x != x), (x == y))
+
+
+def _fmin_dx(x: Any, y: Any, ans: Any) -> Any:
+    return _share_of_first((x < y) | (y != y), (x == y))
+
+
+def _fmin_dy(x: Any, y: Any, ans: Any) -> Any:
+    return _share_of_first((y < x) | (x != x), (x == y))
+
+
+LN2 = math.log(2.0)
+LN10 = math.log(10.0)
+DEGREE = math.pi / 180.0
+
+# Test domains: several points inside each domain, negative, tiny and large.
+REAL = (-7.5, -1.3, -1e-6, 2e-7, 0.8, 3.1, 60.0)
+NONZERO = (-7.5, -1.3, -1e-3, 2e-3, 0.8, 3.1, 60.0)
+NON_INTEGER = (-7.3, -1.3, -0.2, 0.2, 0.8, 3.1, 60.4)
+POSITIVE = (1e-6, 0.02, 1.0, 7.3, 1e6)
+ABOVE_MINUS_ONE = (-0.9, -1e-7, 0.3, 2.0, 1e5)
+OPEN_UNIT = (-0.97, -0.4, -1e-7, 3e-8, 0.5, 0.9)
+ABOVE_ONE = (1.0001, 1.5, 7.0, 1e5)
+PAIRS = ((-2.5, 0.7), (1.3, -0.4), (1e-6, 3.0), (4.0, 4.5), (60.0, -0.01), (-3.0, -2.0))
+POSITIVE_BASE = ((0.5, 2.5), (2.0, -1.3), (7.0, 0.3), (1e-3, 2.0), (3.0, 3.0), (1.5, -0.5))
+RATIOS = ((7.3, 2.1), (-7.3, 2.1), (5.5, -1.7), (0.3, 0.7), (-0.9, -0.4))
+
+
+def unary(
+    ufunc: np.ufunc, partial: Partial, domain: Sequence[float], sympy: Any = None
+) -> UfuncRule:
+    """Build the row of a one-argument ufunc."""
+    return UfuncRule(ufunc, (partial,), tuple(domain), sympy)
+
+
+def binary(
+    ufunc: np.ufunc,
+    partials: tuple[Partial, Partial],
+    domain: Sequence[tuple[float, float]],
+    sympy: Any = None,
+) -> UfuncRule:
+    """Build the row of a two-argument ufunc."""
+    return UfuncRule(ufunc, tuple(partials), tuple(domain), sympy)
+
+
+# fmt: off
+UFUNC_RULES: tuple[UfuncRule, ...] = (
+    # --- linear -------------------------------------------------------------------------------
+    unary(np.negative,   -1.0,                                        REAL,      lambda sp, x: -x),
+    unary(np.positive,   1.0,                                         REAL,      lambda sp, x: x),
+    unary(np.deg2rad,    DEGREE,                                      REAL,      lambda sp, x: x * sp.pi / 180),  # noqa: E501
+    unary(np.radians,    DEGREE,                                      REAL,      lambda sp, x: x * sp.pi / 180),  # noqa: E501
+    unary(np.rad2deg,    1 / DEGREE,                                  REAL,      lambda sp, x: x * 180 / sp.pi),  # noqa: E501
+    unary(np.degrees,    1 / DEGREE,                                  REAL,      lambda sp, x: x * 180 / sp.pi),  # noqa: E501
+    binary(np.add,       (1.0, 1.0),                                  PAIRS,     lambda sp, x, y: x + y),
+    binary(np.subtract,  (1.0, -1.0),                                 PAIRS,     lambda sp, x, y: x - y),
+    # --- products and quotients ---------------------------------------------------------------
+    binary(np.multiply,  (lambda x, y, ans: y, lambda x, y, ans: x),  PAIRS,     lambda sp, x, y: x * y),
+    binary(np.true_divide, (lambda x, y, ans: 1 / y,
+                            lambda x, y, ans: -ans / y),               PAIRS,     lambda sp, x, y: x / y),
+    unary(np.square,     lambda x, ans: 2 * x,                        REAL,      lambda sp, x: x**2),
+    unary(np.reciprocal, lambda x, ans: -ans * ans,                   NONZERO,   lambda sp, x: 1 / x),
+    binary(np.power,     (_power_dx, _power_dy),                      POSITIVE_BASE, lambda sp, x, y: x**y),  # noqa: E501
+    binary(np.float_power, (_power_dx, _power_dy),                    POSITIVE_BASE, lambda sp, x, y: x**y),  # noqa: E501
+    # --- exponentials and logarithms ----------------------------------------------------------
+    unary(np.exp,        lambda x, ans: ans,                          REAL,      "exp"),
+    unary(np.exp2,       lambda x, ans: ans * LN2,                    REAL,      lambda sp, x: 2**x),
+    unary(np.expm1,      lambda x, ans: ans + 1,                      REAL,      lambda sp, x: sp.exp(x) - 1),  # noqa: E501
+    unary(np.log,        lambda x, ans: 1 / x,                        POSITIVE,  "log"),
+    unary(np.log2,       lambda x, ans: 1 / (x * LN2),                POSITIVE,  lambda sp, x: sp.log(x, 2)),  # noqa: E501
+    unary(np.log10,      lambda x, ans: 1 / (x * LN10),               POSITIVE,  lambda sp, x: sp.log(x, 10)),  # noqa: E501
+    unary(np.log1p,      lambda x, ans: 1 / (1 + x),                  ABOVE_MINUS_ONE, lambda sp, x: sp.log(1 + x)),  # noqa: E501
+    binary(np.logaddexp, (lambda x, y, ans: exp(x - ans),
+                          lambda x, y, ans: exp(y - ans)),            PAIRS,     lambda sp, x, y: sp.log(sp.exp(x) + sp.exp(y))),  # noqa: E501
+    binary(np.logaddexp2, (lambda x, y, ans: exp2(x - ans),
+                           lambda x, y, ans: exp2(y - ans)),          PAIRS,     lambda sp, x, y: sp.log(2**x + 2**y, 2)),  # noqa: E501
+    # --- roots: the slope at 0 is +inf (see conventions) ---------------------------------------
+    unary(np.sqrt,       lambda x, ans: 0.5 / ans,                    POSITIVE,  "sqrt"),
+    unary(np.cbrt,       lambda x, ans: 1 / (3 * ans * ans),          NONZERO,   lambda sp, x: sp.sign(x) * sp.Abs(x) ** sp.Rational(1, 3)),  # noqa: E501
+    # --- trigonometric ------------------------------------------------------------------------
+    unary(np.sin,        lambda x, ans: cos(x),                       REAL,      "sin"),
+    unary(np.cos,        lambda x, ans: -sin(x),                      REAL,      "cos"),
+    unary(np.tan,        lambda x, ans: 1 + ans * ans,                REAL,      "tan"),
+    unary(np.arcsin,     lambda x, ans: 1 / sqrt(1 - x * x),          OPEN_UNIT, "asin"),
+    unary(np.arccos,     lambda x, ans: -1 / sqrt(1 - x * x),         OPEN_UNIT, "acos"),
+    unary(np.arctan,     lambda x, ans: 1 / (1 + x * x),              REAL,      "atan"),
+    binary(np.arctan2,   (lambda y, x, ans: x / (x * x + y * y),
+                          lambda y, x, ans: -y / (x * x + y * y)),    PAIRS,     "atan2"),
+    binary(np.hypot,     (lambda x, y, ans: _divide_or_zero(x, ans),
+                          lambda x, y, ans: _divide_or_zero(y, ans)), PAIRS,     lambda sp, x, y: sp.sqrt(x**2 + y**2)),  # noqa: E501
+    # --- hyperbolic ---------------------------------------------------------------------------
+    unary(np.sinh,       lambda x, ans: cosh(x),                      REAL,      "sinh"),
+    unary(np.cosh,       lambda x, ans: sinh(x),                      REAL,      "cosh"),
+    unary(np.tanh,       lambda x, ans: 1 - ans * ans,                REAL,      "tanh"),
+    unary(np.arcsinh,    lambda x, ans: 1 / sqrt(x * x + 1),          REAL,      "asinh"),
+    unary(np.arccosh,    lambda x, ans: 1 / (sqrt(x - 1) * sqrt(x + 1)), ABOVE_ONE, "acosh"),
+    unary(np.arctanh,    lambda x, ans: 1 / (1 - x * x),              OPEN_UNIT, "atanh"),
+    # --- kinks: abs/max/min take the smallest subgradient (see conventions) ---------------------
+    unary(np.absolute,   lambda x, ans: sign(x),                      NONZERO,   "Abs"),
+    unary(np.fabs,       lambda x, ans: sign(x),                      NONZERO,   "Abs"),
+    binary(np.maximum,   (_max_dx, _max_dy),                          PAIRS,     "Max"),
+    binary(np.minimum,   (_min_dx, _min_dy),                          PAIRS,     "Min"),
+    binary(np.fmax,      (_fmax_dx, _fmax_dy),                        PAIRS,     "Max"),
+    binary(np.fmin,      (_fmin_dx, _fmin_dy),                        PAIRS,     "Min"),
+    binary(np.copysign,  (lambda x, y, ans: sign(x) * sign(ans), ZERO), RATIOS,  lambda sp, x, y: sp.Abs(x) * sp.sign(y)),  # noqa: E501
+    binary(np.remainder, (1.0, lambda x, y, ans: -floor(x / y)),      RATIOS,    "Mod"),
+    binary(np.fmod,      (1.0, lambda x, y, ans: -trunc(x / y)),   RATIOS,    lambda sp, x, y: x - y * sp.sign(x / y) * sp.floor(sp.Abs(x / y))),  # noqa: E501
+    # --- piecewise constant: zero slope everywhere, jumps included ------------------------------
+    unary(np.sign,       ZERO,                                        NONZERO,   "sign"),
+    unary(np.floor,      ZERO,                                        NON_INTEGER, "floor"),
+    unary(np.ceil,       ZERO,                                        NON_INTEGER, "ceiling"),
+    unary(np.trunc,      ZERO,                                        NON_INTEGER, lambda sp, x: sp.sign(x) * sp.floor(sp.Abs(x))),  # noqa: E501
+    unary(np.rint,       ZERO,                                        NON_INTEGER, lambda sp, x: sp.floor(x + sp.Rational(1, 2))),  # noqa: E501
+    binary(np.floor_divide, (ZERO, ZERO),                             RATIOS,    lambda sp, x, y: sp.floor(x / y)),  # noqa: E501
+    binary(np.heaviside, (ZERO, ZERO),                                RATIOS,    lambda sp, x, y: sp.Heaviside(x, y)),  # noqa: E501
+)
+# fmt: on
+
+PLAIN_VALUED: tuple[np.ufunc, ...] = (
+    np.greater, np.greater_equal, np.less, np.less_equal, np.equal, np.not_equal,
+    np.isnan, np.isinf, np.isfinite, np.signbit,
+    np.logical_and, np.logical_or, np.logical_xor, np.logical_not,
+)  # fmt: skip
+"""Ufuncs whose output is not differentiable data (booleans): they act on the values."""
