@@ -136,7 +136,8 @@ register_ufunc(
     UfuncRule(
         np.matmul,
         partials=(),
-        domain=((_MATRIX, _VECTOR), (_VECTOR, _VECTOR), (_CUBE.transpose(0, 2, 1), _MATRIX)),
+        domain=((_MATRIX, _VECTOR), (_VECTOR, _VECTOR), (_CUBE.transpose(0, 2, 1), _MATRIX.T),
+                (_VECTOR, _CUBE)),
         sympy=None,
         jvp=_matmul_jvp,
     )
