@@ -39,6 +39,7 @@ FUNCTION_EXAMPLES: dict[Callable[..., Any], tuple[Any, ...]] = {}
 
 _new = object.__new__
 _SCALARS = (float, complex)
+_NUMBERS = (float, int, complex)
 
 
 def make(value: Any, tangent: Any, tag: int) -> Dual:
@@ -187,6 +188,10 @@ def _fit(tangent: Any, ans: Any, batch: tuple[int, ...]) -> Any:
     return tangent
 
 
+def _python_scalar(x: Any) -> Any:
+    return x.item() if isinstance(x, np.generic) else x
+
+
 def _to_float64(x: Any) -> Any:
     return np.complex128(x) if type(x) is complex else np.float64(x)
 
@@ -208,7 +213,7 @@ def apply_unary(rule: UfuncRule, x: Dual) -> Dual:
                 wide = _to_float64(value)
                 ans = evaluate(wide)
                 slope = partial if type(partial) is float else partial(wide, ans)
-            ans = ans.item()
+            ans, slope = ans.item(), _python_scalar(slope)
     else:
         ans = evaluate(value)
         slope = partial if type(partial) is float else partial(value, ans)
@@ -239,7 +244,7 @@ def _binary(
         return rule.jvp(x, y, x_value, y_value, tag)
     evaluate = EVALUATE[rule.ufunc]
     partial_x, partial_y = rule.partials
-    if type(x_value) in _SCALARS and type(y_value) in (float, int, complex):
+    if type(x_value) in _NUMBERS and type(y_value) in _NUMBERS:
         try:
             ans = evaluate(x_value, y_value)
             tangent = _combine(partial_x, partial_y, x, y, x_value, y_value, ans)
@@ -248,7 +253,7 @@ def _binary(
                 x_wide, y_wide = _to_float64(x_value), _to_float64(y_value)
                 ans = evaluate(x_wide, y_wide)
                 tangent = _combine(partial_x, partial_y, x, y, x_wide, y_wide, ans)
-            ans = ans.item()
+            ans, tangent = ans.item(), _python_scalar(tangent)
         if tangent is None:
             tangent = zero_tangent(ans, batch_shape(x if x is not None else y))
         return make(ans, tangent, tag)

@@ -1,0 +1,111 @@
+"""Each convention of docs/conventions.md, tested once."""
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+from dualdiff import Dual, derivative, jvp, value_and_derivative
+
+
+def slope(f, x):
+    return derivative(f, x)
+
+
+def test_comparisons_compare_values_and_return_plain_bools():
+    a, b = Dual(1.0, 5.0), Dual(1.0, -2.0)
+    assert (a == b) is True and (a != b) is False
+    assert (a < 2.0) is True and (a >= b) is True
+    result = Dual(np.array([1.0, 3.0]), np.ones(2)) > 2.0
+    assert type(result) is np.ndarray and result.dtype == bool
+    with pytest.raises(TypeError, match="unhashable"):
+        hash(a)
+
+
+def test_branches_follow_the_value():
+    def relu(x):
+        return x if x > 0 else 0.0 * x
+
+    assert slope(relu, 2.0) == 1.0
+    assert slope(relu, -2.0) == 0.0
+
+
+def test_python_scalars_follow_numpy_semantics():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        value, tangent = value_and_derivative(lambda x: 1 / x, 0.0)
+        assert value == math.inf and tangent == -math.inf
+        value, tangent = value_and_derivative(np.log, -1.0)
+        assert math.isnan(value) and tangent == -1.0  # the formula 1/x, as in JAX
+
+
+def test_integers_promoted_and_float32_kept():
+    assert type(derivative(lambda x: x * x, 3)) is float
+    out, tangent = jvp(np.sin, (np.float32(0.5),), (np.float32(1.0),))
+    assert out.dtype == np.float32 and tangent.dtype == np.float32
+
+
+def test_abs_and_sign_at_zero():
+    assert slope(np.abs, 0.0) == 0.0
+    assert slope(abs, 0.0) == 0.0
+    assert slope(np.fabs, 0.0) == 0.0
+    assert slope(np.sign, 0.0) == 0.0
+
+
+@pytest.mark.parametrize("f", [np.floor, np.ceil, np.trunc, np.rint])
+def test_piecewise_constant_functions_have_zero_slope_even_at_jumps(f):
+    for x in (-1.0, 0.0, 0.5, 2.0, 2.3):
+        assert slope(f, x) == 0.0
+    assert slope(lambda x: x // 1.0, 2.0) == 0.0
+    assert slope(lambda x: np.heaviside(x, 0.5), 0.0) == 0.0
+
+
+def test_python_rounding_returns_plain_numbers():
+    d = Dual(2.7, 1.0)
+    assert round(d) == 3 and type(round(d)) is int
+    assert (math.floor(d), math.ceil(d), math.trunc(Dual(-2.7, 1.0))) == (2, 3, -2)
+    assert round(d, 0) == 3.0
+
+
+@pytest.mark.parametrize("f", [np.maximum, np.minimum, np.fmax, np.fmin])
+def test_ties_split_the_slope(f):
+    assert slope(lambda x: f(x, 1.0), 1.0) == 0.5
+    assert slope(lambda x: f(1.0, x), 1.0) == 0.5
+    assert slope(lambda x: f(x, x), 1.0) == 1.0
+
+
+@pytest.mark.parametrize("f", [np.fmax, np.fmin])
+def test_fmax_fmin_ignore_nan(f):
+    assert slope(lambda x: f(x, math.nan), 2.0) == 1.0
+    assert slope(lambda x: f(math.nan, x), 2.0) == 1.0
+
+
+def test_hypot_at_origin():
+    assert slope(lambda x: np.hypot(x, 0.0), 0.0) == 0.0
+    assert slope(lambda x: np.hypot(0.0, x), 0.0) == 0.0
+
+
+def test_roots_at_zero_have_infinite_slope():
+    assert slope(np.sqrt, 0.0) == math.inf
+    assert slope(np.cbrt, 0.0) == math.inf
+    assert slope(lambda x: x**0.5, 0.0) == math.inf
+
+
+def test_power_conventions():
+    assert slope(lambda x: x**0, 0.0) == 0.0
+    assert slope(lambda x: x**0.0, 0.0) == 0.0
+    assert slope(lambda y: 0.0**y, 2.0) == 0.0
+    np.testing.assert_array_equal(
+        jvp(lambda x: x ** np.array([0.0, 2.0]), (np.zeros(2),), (np.ones(2),))[1], [0.0, 0.0]
+    )
+
+
+def test_copysign_and_remainder():
+    assert slope(lambda y: np.copysign(2.0, y), -1.0) == 0.0
+    assert slope(lambda x: np.copysign(x, -1.0), 2.0) == -1.0
+    assert slope(lambda y: 7.0 % y, 2.0) == -3.0
+
+
+def test_zero_times_infinity_is_nan():
+    assert math.isnan(slope(lambda x: np.sqrt(x**2), 0.0))
