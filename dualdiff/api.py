@@ -300,7 +300,7 @@ def value_and_hessian(f: Function, x: Any) -> tuple[Any, Any]:
 
     hess = jacobian(grad, x)
     value = seen[0]
-    return (value.value if type(value) is Dual else value), hess
+    return _plain_scalar(value.value if type(value) is Dual else value), hess
 
 
 def hessian(f: Function, x: Any) -> Any:
@@ -335,7 +335,7 @@ def value_and_hvp(f: Function, x: Any, v: Any) -> tuple[Any, Any]:
 
     _, product = jvp(grad, (x,), (v,))
     value = seen[0]
-    return (value.value if type(value) is Dual else value), product
+    return _plain_scalar(value.value if type(value) is Dual else value), product
 
 
 def hvp(f: Function, x: Any, v: Any) -> Any:

@@ -67,10 +67,21 @@ def register_ufunc(rule: UfuncRule) -> UfuncRule:
 
     Examples
     --------
+    A ufunc NumPy does not ship, made from ``math.erf``; its derivative is
+    ``2 / sqrt(pi) * exp(-x**2)``, written with dualdiff's generic ``exp`` so
+    that it also works on arrays and nested duals:
+
+    >>> import math
     >>> import numpy as np
+    >>> from dualdiff import Dual
+    >>> from dualdiff.elementary import exp
     >>> from dualdiff.rules import unary
-    >>> from dualdiff.elementary import cos
-    >>> _ = register_ufunc(unary(np.sin, lambda x, ans: cos(x), (0.5,), "sin"))
+    >>> erf = np.frompyfunc(math.erf, 1, 1)
+    >>> slope = lambda x, ans: 2 / math.sqrt(math.pi) * exp(-x * x)
+    >>> _ = register_ufunc(unary(erf, slope, (-1.5, 0.3, 2.0), "erf"))
+    >>> erf(Dual(0.0, 1.0)).tangent
+    1.1283791670955126
+    >>> _ = RULES.pop(erf)  # leave the registry as it was
     """
     RULES[rule.ufunc] = rule
     EVALUATE[rule.ufunc] = evaluator(rule.ufunc)

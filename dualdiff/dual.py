@@ -56,8 +56,8 @@ class Dual:
     >>> import numpy as np
     >>> x = Dual(3.0, 1.0)
     >>> y = x * x + np.sin(x)
-    >>> y.value == 9 + np.sin(3.0), y.tangent == 6 + np.cos(3.0)
-    (True, True)
+    >>> y.value, y.tangent  # 9 + sin(3), 6 + cos(3)
+    (9.141120008059866, 5.010007503399555)
     >>> str(Dual(3.0, 1.0))
     '3.0 + 1.0ε'
     """
