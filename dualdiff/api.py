@@ -21,7 +21,7 @@ Function = Callable[..., Any]
 
 
 def _check_callable(f: Any, verb: str) -> None:
-    if not callable(f):
+    if not callable(f):  # e.g. derivative(x, f)
         raise TypeError(
             f"{verb}(f, x) expects a function first, got {type(f).__name__}; "
             f"perhaps the arguments are swapped?"
@@ -159,14 +159,18 @@ def value_and_derivative(f: Function, x: Any) -> tuple[Any, Any]:
     (8.0, 12.0)
     """
     _check_callable(f, "derivative")
-    x = as_value(x)
-    if np.ndim(x.value if type(x) is Dual else x) != 0:
-        raise TypeError(
-            f"derivative(f, x) needs a scalar x, got shape {_shape_text(x)}; use "
-            "gradient(f, x) for a scalar-valued f or jacobian(f, x) otherwise"
-        )
+    if type(x) is not float:
+        x = as_value(x)
+        if np.ndim(x.value if type(x) is Dual else x) != 0:
+            raise TypeError(
+                f"derivative(f, x) needs a scalar x, got shape {_shape_text(x)}; use "
+                "gradient(f, x) for a scalar-valued f or jacobian(f, x) otherwise"
+            )
     tag = new_tag()
-    return extract(f(make(x, 1.0, tag)), tag, ())
+    out = f(make(x, 1.0, tag))
+    if type(out) is Dual and out.tag == tag and type(out.value) is float:
+        return out.value, out.tangent  # the common case, without the general unpacking
+    return extract(out, tag, ())
 
 
 def derivative(f: Function, x: Any) -> Any:

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from dualdiff.dual import Dual, install_operators
-from dualdiff.elementary import SCALAR_ERRORS, evaluator, strip
+from dualdiff.elementary import REAL_KERNELS, SCALAR_ERRORS, evaluator, strip
 from dualdiff.rules import PLAIN_VALUED, UFUNC_RULES, UfuncRule
 
 RULES: dict[np.ufunc, UfuncRule] = {}
@@ -85,6 +85,8 @@ def register_ufunc(rule: UfuncRule) -> UfuncRule:
     """
     RULES[rule.ufunc] = rule
     EVALUATE[rule.ufunc] = evaluator(rule.ufunc)
+    if "_FAST_UNARY" in globals():
+        _refresh_fast_unary(rule)
     return rule
 
 
@@ -296,6 +298,160 @@ def _combine(
         term = _scaled(slope, _lift(y, out_ndim) if out_ndim else y.tangent)
         tangent = term if tangent is None else tangent + term
     return tangent
+
+
+# --- fast paths for Python floats --------------------------------------------------------------
+# The same chain rule as above, flattened for the commonest case -- a scalar dual number whose
+# value is a Python float meeting a float, an int or a dual of its own tag -- because every
+# function call costs as much as the arithmetic.  Anything else, or a kernel that raises, takes
+# the general path, so these never change a result.
+
+
+def _constant_kind(partial: Any) -> str:
+    """How a partial enters the product: 'one', 'zero', 'number', or 'call'."""
+    if type(partial) is not float:
+        return "call"
+    return "one" if partial == 1.0 else "zero" if partial == 0.0 else "number"
+
+
+def binary_operator(ufunc: np.ufunc) -> tuple[Callable[..., Any], Callable[..., Any]]:
+    """The forward and reflected operator methods of ``Dual`` for a binary ufunc."""
+    rule = RULES[ufunc]
+    kernel = REAL_KERNELS[ufunc]
+    partial_x, partial_y = rule.partials
+    kind_x, kind_y = _constant_kind(partial_x), _constant_kind(partial_y)
+    if "zero" in (kind_x, kind_y):  # (floor_divide) rare: no flat path needed
+
+        def forward(self: Dual, other: Any) -> Any:
+            if type(other) not in _OPERANDS and not is_operand(other):
+                return NotImplemented
+            return apply_binary(rule, self, other)
+
+        def reflected(self: Dual, other: Any) -> Any:
+            if type(other) not in _OPERANDS and not is_operand(other):
+                return NotImplemented
+            return apply_binary(rule, other, self)
+
+        return forward, reflected
+
+    def forward(self: Dual, other: Any) -> Any:  # noqa: F811 - the flat variant
+        value, other_kind = self.value, type(other)
+        if type(value) is float:
+            if other_kind is float or other_kind is int:
+                try:
+                    ans = kernel(value, other)
+                    if kind_x == "call":
+                        tangent = partial_x(value, other, ans) * self.tangent
+                    else:
+                        tangent = self.tangent if kind_x == "one" else partial_x * self.tangent
+                except SCALAR_ERRORS:
+                    return apply_binary(rule, self, other)
+                result = _new(Dual)
+                result.value, result.tangent, result.tag = ans, tangent, self.tag
+                return result
+            if other_kind is Dual and other.tag == self.tag and type(other.value) is float:
+                y = other.value
+                try:
+                    ans = kernel(value, y)
+                    if kind_x == "call":
+                        tangent = partial_x(value, y, ans) * self.tangent
+                    else:
+                        tangent = self.tangent if kind_x == "one" else partial_x * self.tangent
+                    if kind_y == "call":
+                        tangent = tangent + partial_y(value, y, ans) * other.tangent
+                    else:
+                        tangent = tangent + (
+                            other.tangent if kind_y == "one" else partial_y * other.tangent
+                        )
+                except SCALAR_ERRORS:
+                    return apply_binary(rule, self, other)
+                result = _new(Dual)
+                result.value, result.tangent, result.tag = ans, tangent, self.tag
+                return result
+        if other_kind not in _OPERANDS and not is_operand(other):
+            return NotImplemented
+        return apply_binary(rule, self, other)
+
+    def reflected(self: Dual, other: Any) -> Any:  # noqa: F811 - the flat variant
+        value, other_kind = self.value, type(other)
+        if type(value) is float and (other_kind is float or other_kind is int):
+            try:
+                ans = kernel(other, value)
+                if kind_y == "call":
+                    tangent = partial_y(other, value, ans) * self.tangent
+                else:
+                    tangent = self.tangent if kind_y == "one" else partial_y * self.tangent
+            except SCALAR_ERRORS:
+                return apply_binary(rule, other, self)
+            result = _new(Dual)
+            result.value, result.tangent, result.tag = ans, tangent, self.tag
+            return result
+        if other_kind not in _OPERANDS and not is_operand(other):
+            return NotImplemented
+        return apply_binary(rule, other, self)
+
+    forward.__name__ = reflected.__name__ = ufunc.__name__
+    return forward, reflected
+
+
+def unary_operator(ufunc: np.ufunc) -> Callable[[Dual], Dual]:
+    """The operator method of ``Dual`` for a unary ufunc (``-d``, ``abs(d)``)."""
+    rule = RULES[ufunc]
+    kernel = REAL_KERNELS[ufunc]
+    partial = rule.partials[0]
+    kind = _constant_kind(partial)
+
+    def method(self: Dual) -> Dual:
+        value = self.value
+        if type(value) is float and kind != "zero":
+            try:
+                ans = kernel(value)
+                slope = partial(value, ans) if kind == "call" else partial
+            except SCALAR_ERRORS:
+                return apply_unary(rule, self)
+            result = _new(Dual)
+            result.value, result.tangent, result.tag = ans, slope * self.tangent, self.tag
+            return result
+        return apply_unary(rule, self)
+
+    method.__name__ = ufunc.__name__
+    return method
+
+
+def array_ufunc(self: Dual, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+    """``Dual.__array_ufunc__``: a flat path for ``np.sin(scalar_dual)``, else :func:`call_ufunc`."""
+    if len(inputs) == 1 and not kwargs and method == "__call__":
+        value = self.value
+        fast = _FAST_UNARY.get(ufunc)
+        if fast is not None and type(value) is float:
+            kernel, partial = fast
+            try:
+                ans = kernel(value)
+                slope = partial(value, ans)
+            except SCALAR_ERRORS:
+                return call_ufunc(ufunc, method, inputs, kwargs)
+            result = _new(Dual)
+            result.value = ans
+            result.tangent = slope * self.tangent
+            result.tag = self.tag
+            return result
+    return call_ufunc(ufunc, method, inputs, kwargs)
+
+
+_OPERANDS = frozenset({float, int, Dual, np.ndarray})
+_FAST_UNARY: dict[np.ufunc, tuple[Callable[..., Any], Callable[..., Any]]] = {}
+
+
+def _refresh_fast_unary(rule: UfuncRule) -> None:
+    """Keep the flat path in step with the table (callable partials with a math kernel)."""
+    _FAST_UNARY.pop(rule.ufunc, None)
+    partial = rule.partials[0] if rule.partials else None
+    if rule.ufunc.nin == 1 and callable(partial) and rule.ufunc in REAL_KERNELS:
+        _FAST_UNARY[rule.ufunc] = (REAL_KERNELS[rule.ufunc], partial)
+
+
+for _rule in RULES.values():
+    _refresh_fast_unary(_rule)
 
 
 # --- NumPy's protocols -------------------------------------------------------------------------

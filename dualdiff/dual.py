@@ -111,7 +111,7 @@ class Dual:
 
     # --- NumPy protocols ---------------------------------------------------------------------
     def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
-        return _dispatch.call_ufunc(ufunc, method, inputs, kwargs)
+        return _dispatch.array_ufunc(self, ufunc, method, *inputs, **kwargs)
 
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
         return _dispatch.call_function(func, args, kwargs)
@@ -217,36 +217,6 @@ class Dual:
         return np.transpose(self, axes or None)
 
 
-def _operator_methods(ufunc: np.ufunc) -> tuple[Any, Any]:
-    """The forward and reflected operator methods that call ``ufunc``'s rule."""
-    rule = _dispatch.RULES[ufunc]
-    apply = _dispatch.apply_binary
-
-    def forward(self: Dual, other: Any) -> Any:
-        if type(other) not in _FAST_OPERANDS and not _dispatch.is_operand(other):
-            return NotImplemented
-        return apply(rule, self, other)
-
-    def reflected(self: Dual, other: Any) -> Any:
-        if type(other) not in _FAST_OPERANDS and not _dispatch.is_operand(other):
-            return NotImplemented
-        return apply(rule, other, self)
-
-    forward.__name__ = reflected.__name__ = ufunc.__name__
-    return forward, reflected
-
-
-def _unary_method(ufunc: np.ufunc) -> Any:
-    rule = _dispatch.RULES[ufunc]
-    apply = _dispatch.apply_unary
-
-    def method(self: Dual) -> Dual:
-        return apply(rule, self)
-
-    method.__name__ = ufunc.__name__
-    return method
-
-
 def _divmod(self: Dual, other: Any) -> Any:
     return self // other, self % other
 
@@ -265,12 +235,6 @@ def _rmatmul(self: Dual, other: Any) -> Any:
     if not _dispatch.is_operand(other):
         return NotImplemented
     return np.matmul(other, self)
-
-
-def _pow(self: Dual, other: Any, modulo: Any = None) -> Any:
-    if modulo is not None:
-        raise TypeError("pow() with a modulus is not differentiable")
-    return _POWER[0](self, other)
 
 
 def as_value(value: Any) -> Any:
@@ -328,25 +292,24 @@ def _strip(x: Any) -> Any:
 # it calls install_operators() once its rule registry is built.
 from dualdiff import dispatch as _dispatch  # noqa: E402
 
-_FAST_OPERANDS = frozenset({float, int, Dual, np.ndarray})
-_POWER: list[Any] = []
 
 
 def install_operators() -> None:
     """Give ``Dual`` its operators: each is a call of a ufunc's rule, as in NumPy's mixin."""
-    Dual.__add__, Dual.__radd__ = _operator_methods(np.add)
-    Dual.__sub__, Dual.__rsub__ = _operator_methods(np.subtract)
-    Dual.__mul__, Dual.__rmul__ = _operator_methods(np.multiply)
-    Dual.__truediv__, Dual.__rtruediv__ = _operator_methods(np.true_divide)
-    Dual.__floordiv__, Dual.__rfloordiv__ = _operator_methods(np.floor_divide)
-    Dual.__mod__, Dual.__rmod__ = _operator_methods(np.remainder)
+    binary, unary = _dispatch.binary_operator, _dispatch.unary_operator
+    Dual.__add__, Dual.__radd__ = binary(np.add)
+    Dual.__sub__, Dual.__rsub__ = binary(np.subtract)
+    Dual.__mul__, Dual.__rmul__ = binary(np.multiply)
+    Dual.__truediv__, Dual.__rtruediv__ = binary(np.true_divide)
+    Dual.__floordiv__, Dual.__rfloordiv__ = binary(np.floor_divide)
+    Dual.__mod__, Dual.__rmod__ = binary(np.remainder)
     Dual.__matmul__, Dual.__rmatmul__ = _matmul, _rmatmul
-    _POWER[:] = _operator_methods(np.power)
-    Dual.__pow__, Dual.__rpow__ = _pow, _POWER[1]
+    Dual.__pow__, Dual.__rpow__ = binary(np.power)
     Dual.__iadd__, Dual.__isub__, Dual.__imul__ = Dual.__add__, Dual.__sub__, Dual.__mul__
     Dual.__itruediv__, Dual.__ifloordiv__ = Dual.__truediv__, Dual.__floordiv__
     Dual.__imod__, Dual.__ipow__, Dual.__imatmul__ = Dual.__mod__, Dual.__pow__, Dual.__matmul__
     Dual.__divmod__, Dual.__rdivmod__ = _divmod, _rdivmod
-    Dual.__neg__ = _unary_method(np.negative)
-    Dual.__pos__ = _unary_method(np.positive)
-    Dual.__abs__ = _unary_method(np.absolute)
+    Dual.__neg__ = unary(np.negative)
+    Dual.__pos__ = unary(np.positive)
+    Dual.__abs__ = unary(np.absolute)
+    Dual.__array_ufunc__ = _dispatch.array_ufunc  # as the method above, one call shorter

@@ -77,9 +77,15 @@ def _where(condition: Any, if_true: Any, if_false: Any) -> Any:
     return np.where(condition, if_true, if_false)
 
 
+def _is_scalar(x: Any) -> bool:
+    return type(x) in (float, int, complex) or getattr(x, "ndim", 0) == 0
+
+
 def _power_dx(x: Any, y: Any, ans: Any) -> Any:
     # y * x**(y - 1), taken as 0 where y == 0: x**0 is flat even at x == 0 (not 0 * inf).
-    if np.ndim(y) == 0:
+    if type(x) is float and type(y) in (int, float):  # x**2 is common: skip the generic power
+        return 0.0 if y == 0 else y * math.pow(x, y - 1)
+    if _is_scalar(y):
         return 0.0 * x if y == 0 else y * power(x, y - 1)
     with np.errstate(divide="ignore", invalid="ignore"):
         return _where(y == 0, 0.0, y * power(x, y - 1))
@@ -87,7 +93,7 @@ def _power_dx(x: Any, y: Any, ans: Any) -> Any:
 
 def _power_dy(x: Any, y: Any, ans: Any) -> Any:
     # x**y * log(x), taken as 0 where x**y == 0: the limit as x -> 0+ (log(0) is -inf).
-    if np.ndim(ans) == 0:
+    if _is_scalar(ans):
         return 0.0 * ans if ans == 0 else ans * log(x)
     with np.errstate(divide="ignore", invalid="ignore"):
         return _where(ans == 0, 0.0, ans * log(x))
@@ -96,7 +102,7 @@ def _power_dy(x: Any, y: Any, ans: Any) -> Any:
 def _divide_or_zero(numerator: Any, denominator: Any) -> Any:
     # numerator / denominator, 0 where the denominator is 0 (hypot at the origin,
     # like abs at 0: the smallest subgradient).
-    if np.ndim(denominator) == 0:
+    if _is_scalar(denominator):
         return 0.0 * numerator if denominator == 0 else numerator / denominator
     with np.errstate(divide="ignore", invalid="ignore"):
         return _where(denominator == 0, 0.0, numerator / denominator)

@@ -1,0 +1,266 @@
+"""Command-line interface: the value and gradient of a formula at a point.
+
+Usage::
+
+    dualdiff EXPR --at x1=2,x2=5 [--wrt x1[,x2]] [--check]
+
+The gradient comes from dualdiff (forward mode); ``--check`` also prints the
+SymPy derivative at the point and the difference, for comparison.  Every user
+error prints one line, ``dualdiff: error: <message>``, to stderr and gives
+exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+import numpy as np
+
+from dualdiff import value_and_gradient
+from dualdiff.expression import Expression, ExpressionError, parse
+
+__all__ = ["main"]
+
+_PROG = "dualdiff"
+_EXIT_USAGE = 2
+
+_EPILOG = """\
+example:
+  dualdiff "log(x1) + x1*x2 - sin(x2)" --at x1=2,x2=5
+
+An expression that starts with "-" must come after "--", as in
+  dualdiff --at x=1 -- "-x**2"
+"""
+
+
+class _UsageError(Exception):
+    """A user error: reported as one line on stderr, with exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line, reported by :func:`main`."""
+
+    def error(self, message: str) -> NoReturn:
+        """Raise the error instead of printing the usage and exiting."""
+        raise _UsageError(message)
+
+
+def _build_parser() -> _Parser:
+    """Return the parser of the command line."""
+    parser = _Parser(
+        prog=_PROG,
+        description="Print the value and gradient of EXPR at a point, by forward-mode "
+        "automatic differentiation.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        allow_abbrev=False,
+    )
+    parser.add_argument("expression", metavar="EXPR", help='the formula, e.g. "x*sin(y)"')
+    parser.add_argument(
+        "--at",
+        metavar="NAME=VALUE,...",
+        default="",
+        help="the value of every variable, e.g. x1=2,x2=5",
+    )
+    parser.add_argument(
+        "--wrt",
+        metavar="NAME,...",
+        help="print only these partial derivatives (default: all, in --at order)",
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="also print SymPy's derivative at the point and the difference",
+    )
+    return parser
+
+
+def _split_names(text: str, option: str) -> list[str]:
+    """Split a comma-separated list, rejecting empty entries."""
+    items = [item.strip() for item in text.split(",")]
+    if "" in items:
+        raise _UsageError(f"{option} has an empty entry in {text!a}")
+    return items
+
+
+def _parse_point(text: str) -> dict[str, float]:
+    """Parse ``--at``, such as ``"x1=2,x2=5"``, into names and values, in order."""
+    point: dict[str, float] = {}
+    if not text.strip():
+        return point
+    for item in _split_names(text, "--at"):
+        name, equals, raw = (part.strip() for part in item.partition("="))
+        if not equals:
+            raise _UsageError(f"--at entry {item!a} has no '='; write NAME=VALUE")
+        if not (name.isascii() and name.isidentifier()):
+            raise _UsageError(f"--at entry {item!a}: {name!a} is not a variable name")
+        if name in point:
+            raise _UsageError(f"--at gives '{name}' twice")
+        try:
+            value = float(raw)
+        except ValueError:
+            raise _UsageError(f"--at value {raw!a} of '{name}' is not a number") from None
+        if not math.isfinite(value):
+            raise _UsageError(f"--at value {raw!a} of '{name}' is not finite")
+        point[name] = value
+    return point
+
+
+def _check_variables(expression: Expression, point: dict[str, float]) -> None:
+    """Require ``--at`` to give exactly the variables of the expression."""
+    for name in expression.variables:
+        if name not in point:
+            raise _UsageError(f"unknown name '{name}': give its value with --at")
+    for name in point:
+        if name not in expression.variables:
+            raise _UsageError(f"--at gives '{name}', which the expression does not use")
+
+
+def _parse_wrt(text: str | None, point: dict[str, float]) -> list[str]:
+    """Parse ``--wrt`` (default: every variable of ``point``, in order)."""
+    if text is None:
+        return list(point)
+    names = _split_names(text, "--wrt")
+    for index, name in enumerate(names):
+        if name not in point:
+            raise _UsageError(f"--wrt names {name!a}, which is not a variable given in --at")
+        if name in names[:index]:
+            raise _UsageError(f"--wrt names '{name}' twice")
+    return names
+
+
+def _differentiate(expression: Expression, point: dict[str, float]) -> tuple[float, list[float]]:
+    """Return the value and gradient (in ``point`` order) computed by dualdiff."""
+    names = list(point)
+    function = expression.to_function(names)
+    x = np.array([point[name] for name in names], dtype=float)
+    try:
+        with np.errstate(all="ignore"):
+            if names:
+                value, gradient = value_and_gradient(
+                    lambda v: function(*[v[i] for i in range(len(names))]), x
+                )
+            else:
+                value, gradient = function(), np.zeros(0)
+    except (ArithmeticError, ValueError) as exc:
+        raise _UsageError(f"cannot evaluate the expression at this point: {exc}") from None
+    value = _as_real(value, "the value")
+    partials = [_as_real(g, f"df/d{name}") for name, g in zip(names, gradient, strict=True)]
+    return value, partials
+
+
+def _as_real(number: object, what: str) -> float:
+    """Return ``number`` as a finite float, or raise a usage error naming ``what``."""
+    try:
+        result = complex(number)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise _UsageError(f"{what} is not a number at this point") from None
+    if result.imag != 0:
+        raise _UsageError(f"{what} is not real at this point")
+    if not math.isfinite(result.real):
+        raise _UsageError(f"{what} is not finite at this point ({result.real!r})")
+    return result.real
+
+
+def _sympy_partials(
+    expression: Expression, point: dict[str, float], names: Sequence[str]
+) -> list[float]:
+    """Return SymPy's partial derivatives with respect to ``names`` at ``point``."""
+    import sympy  # noqa: PLC0415 - slow to import; only --check needs it
+
+    expr, symbols = expression.to_sympy()
+    subs = {symbols[name]: sympy.Float(value, 30) for name, value in point.items()}
+    partials = []
+    for name in names:
+        derivative = sympy.diff(expr, symbols[name]).evalf(30, subs=subs)
+        try:
+            number = complex(derivative)
+        except (TypeError, ValueError):
+            raise _UsageError(f"sympy cannot evaluate df/d{name} at this point") from None
+        if abs(number.imag) > 1e-12 * max(1.0, abs(number.real)):
+            raise _UsageError(f"sympy's df/d{name} is not real at this point")
+        partials.append(number.real)
+    return partials
+
+
+def _format(
+    value: float,
+    names: Sequence[str],
+    partials: Sequence[float],
+    sympy_partials: Sequence[float] | None,
+) -> list[str]:
+    """Return the output lines; with ``sympy_partials``, in aligned columns."""
+    lines = [f"df/d{name} = {partial!r}" for name, partial in zip(names, partials, strict=True)]
+    if sympy_partials is not None:
+        width = max(map(len, lines), default=0)
+        checks = [f"sympy: {number!r}" for number in sympy_partials]
+        check_width = max(map(len, checks), default=0)
+        diffs = [abs(a - b) for a, b in zip(partials, sympy_partials, strict=True)]
+        lines = [
+            f"{line:<{width}}    {check:<{check_width}}    diff: {diff!r}"
+            for line, check, diff in zip(lines, checks, diffs, strict=True)
+        ]
+    return [f"f = {value!r}", *lines]
+
+
+def _one_line(message: str) -> str:
+    """Make ``message`` a single line of printable ASCII."""
+    message = " ".join(message.split())
+    return "".join(c if c.isascii() and c.isprintable() else ascii(c)[1:-1] for c in message)
+
+
+def _run(args: argparse.Namespace) -> list[str]:
+    """Do the work of :func:`main` for parsed arguments and return the output lines."""
+    point = _parse_point(args.at)
+    expression = parse(args.expression)
+    _check_variables(expression, point)
+    names = _parse_wrt(args.wrt, point)
+    value, gradient = _differentiate(expression, point)
+    partial = dict(zip(point, gradient, strict=True))
+    partials = [partial[name] for name in names]
+    checks = _sympy_partials(expression, point, names) if args.check else None
+    return _format(value, names, partials, checks)
+
+
+def _fail(error: Exception) -> int:
+    """Report a user error in one line on stderr and return the exit status."""
+    print(f"{_PROG}: error: {_one_line(str(error))}", file=sys.stderr)
+    return _EXIT_USAGE
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line and return the exit status.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments, without the program name.  Default: ``sys.argv[1:]``.
+
+    Returns
+    -------
+    int
+        0 on success, 2 after a user error (reported in one line on stderr).
+
+    Examples
+    --------
+    >>> main(["x1*x2", "--at", "x1=2,x2=5", "--wrt", "x2"])
+    f = 10.0
+    df/dx2 = 2.0
+    0
+    """
+    try:
+        args = _build_parser().parse_args(argv)
+    except SystemExit as exc:  # after --help; argparse's errors raise _UsageError
+        return exc.code if isinstance(exc.code, int) else 0
+    except _UsageError as exc:
+        return _fail(exc)
+    try:
+        lines = _run(args)
+    except (_UsageError, ExpressionError) as exc:
+        return _fail(exc)
+    print("\n".join(lines))
+    return 0

@@ -1,0 +1,574 @@
+"""Safe parsing of formula text such as ``"log(x1) + x1*x2 - sin(x2)"``.
+
+The text is parsed with ``ast.parse(text, mode="eval")`` and nothing else:
+user text is never evaluated, executed or compiled to code.  Every node of
+the syntax tree is checked against a whitelist and turned into a short list
+of :class:`Step` objects, from which :meth:`Expression.to_function` builds a
+NumPy-based callable (which also works on dualdiff ``Dual`` numbers) and
+:meth:`Expression.to_sympy` builds a SymPy expression.
+
+What is allowed
+---------------
+* Numbers: ``int`` and ``float`` literals (``2``, ``0.5``, ``1e-3``) that are
+  finite as floats.  No complex numbers, booleans or strings.
+* The constants ``pi`` and ``e``.
+* Variables: any other name that is not a function name.
+* Operators: binary ``+ - * / **`` and unary ``-`` and ``+``.
+* Calls of the functions in :data:`FUNCTIONS` (or their aliases in
+  :data:`ALIASES`, such as ``asin`` for ``arcsin``) by bare name, with the
+  right number of positional arguments.  ``arctan2(y, x)`` and
+  ``hypot(x, y)`` take two, every other function takes one.
+
+Everything else (attribute access, subscripts, lambdas, comprehensions,
+keyword arguments, comparisons, other operators, ...) raises
+:class:`ExpressionError`.
+
+Limits against hostile input
+----------------------------
+* Length: at most :data:`MAX_LENGTH` (1000) characters, all printable ASCII
+  (tabs and newlines are allowed as spaces).
+* Nesting: at most :data:`MAX_DEPTH` (50) levels.  Every function call, unary
+  sign, power and operand of a different operator opens a level; a flat chain
+  such as ``a + b - c + d`` or ``a * b / c`` is a single level, however long.
+* Power towers: the exponent of ``**`` may itself be a power, but no more:
+  ``a**b**c`` is allowed, ``a**b**c**d`` is not (unary signs do not count).
+* Constant exponents: when the exponent of ``**`` does not depend on any
+  variable, it is evaluated in floating point and its magnitude must be at
+  most :data:`MAX_EXPONENT` (1e4): ``2**9999`` is allowed, ``2**99999`` and
+  ``9**9**9`` (exponent ``9**9 = 387420489``) are not.
+
+Numbers are always evaluated as floats, so even an allowed expression cannot
+build a huge integer; it can still overflow to ``inf`` (``exp(1000)``) or leave
+a function's domain (``log(-1)``), which callers handle when they evaluate.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import operator
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import sympy
+
+__all__ = [
+    "ALIASES",
+    "CONSTANTS",
+    "FUNCTIONS",
+    "MAX_DEPTH",
+    "MAX_EXPONENT",
+    "MAX_LENGTH",
+    "Expression",
+    "ExpressionError",
+    "Step",
+    "parse",
+]
+
+MAX_LENGTH = 1000
+"""The longest expression text accepted, in characters."""
+
+MAX_DEPTH = 50
+"""The deepest nesting accepted (see the module docstring for what counts)."""
+
+MAX_EXPONENT = 1e4
+"""The largest magnitude accepted for an exponent that is a constant."""
+
+_MAX_TOWER = 2  # an exponent that is itself a tower of this many powers is rejected
+
+CONSTANTS: dict[str, float] = {"pi": math.pi, "e": math.e}
+"""The named constants and their values."""
+
+FUNCTIONS: dict[str, tuple[np.ufunc, int]] = {
+    "sin": (np.sin, 1),
+    "cos": (np.cos, 1),
+    "tan": (np.tan, 1),
+    "arcsin": (np.arcsin, 1),
+    "arccos": (np.arccos, 1),
+    "arctan": (np.arctan, 1),
+    "arctan2": (np.arctan2, 2),
+    "sinh": (np.sinh, 1),
+    "cosh": (np.cosh, 1),
+    "tanh": (np.tanh, 1),
+    "arcsinh": (np.arcsinh, 1),
+    "arccosh": (np.arccosh, 1),
+    "arctanh": (np.arctanh, 1),
+    "exp": (np.exp, 1),
+    "expm1": (np.expm1, 1),
+    "log": (np.log, 1),
+    "log2": (np.log2, 1),
+    "log10": (np.log10, 1),
+    "log1p": (np.log1p, 1),
+    "sqrt": (np.sqrt, 1),
+    "cbrt": (np.cbrt, 1),
+    "square": (np.square, 1),
+    "abs": (np.absolute, 1),
+    "hypot": (np.hypot, 2),
+}
+"""The allowed functions: name -> (NumPy ufunc, number of arguments)."""
+
+ALIASES: dict[str, str] = {
+    "asin": "arcsin",
+    "acos": "arccos",
+    "atan": "arctan",
+    "atan2": "arctan2",
+    "asinh": "arcsinh",
+    "acosh": "arccosh",
+    "atanh": "arctanh",
+}
+"""Other accepted spellings of function names: alias -> name in :data:`FUNCTIONS`."""
+
+
+class ExpressionError(ValueError):
+    """An expression text was rejected; the message names the problem in one line."""
+
+
+@dataclass(frozen=True)
+class Step:
+    """One operation of a parsed expression.
+
+    Attributes
+    ----------
+    op : str
+        ``"number"``, ``"constant"`` or ``"variable"`` for a leaf; ``"neg"``,
+        ``"pos"``, ``"add"``, ``"sub"``, ``"mul"``, ``"div"`` or ``"pow"`` for
+        an operator; otherwise the name of a function in :data:`FUNCTIONS`.
+    args : tuple of int
+        The indices of the earlier steps whose results are the operands.
+    value : int, float, str or None
+        The literal of a number, or the name of a constant or variable.
+    constant : float or None
+        The step's result as a float when it depends on no variable, else None.
+    """
+
+    op: str
+    args: tuple[int, ...] = ()
+    value: int | float | str | None = None
+    constant: float | None = None
+
+
+def _power(base: Any, exponent: Any) -> Any:
+    """Return ``base ** exponent``, but nan rather than a complex number for plain numbers."""
+    if isinstance(base, int | float) and isinstance(exponent, int | float):
+        return np.power(float(base), float(exponent))
+    return base**exponent
+
+
+_OPERATORS: dict[str, Callable[..., Any]] = {
+    "neg": operator.neg,
+    "pos": lambda a: a,
+    "add": operator.add,
+    "sub": operator.sub,
+    "mul": operator.mul,
+    "div": operator.truediv,
+    "pow": _power,
+}
+_NUMERIC: dict[str, Callable[..., Any]] = {
+    **_OPERATORS,
+    **{name: ufunc for name, (ufunc, _) in FUNCTIONS.items()},
+}
+
+_BINARY_OPS: dict[type[ast.operator], str] = {
+    ast.Add: "add",
+    ast.Sub: "sub",
+    ast.Mult: "mul",
+    ast.Div: "div",
+    ast.Pow: "pow",
+}
+_CHAINS = ({"add", "sub"}, {"mul", "div"})  # left-associative chains count as one level
+_OPERATOR_SYMBOLS: dict[type[ast.AST], str] = {
+    ast.FloorDiv: "//",
+    ast.Mod: "%",
+    ast.MatMult: "@",
+    ast.LShift: "<<",
+    ast.RShift: ">>",
+    ast.BitOr: "|",
+    ast.BitXor: "^",
+    ast.BitAnd: "&",
+    ast.Invert: "~",
+    ast.Not: "not",
+}
+_FORBIDDEN: dict[type[ast.AST], str] = {
+    ast.Attribute: "attribute access is not allowed",
+    ast.Subscript: "subscripts are not allowed",
+    ast.Lambda: "lambda expressions are not allowed",
+    ast.ListComp: "comprehensions are not allowed",
+    ast.SetComp: "comprehensions are not allowed",
+    ast.DictComp: "comprehensions are not allowed",
+    ast.GeneratorExp: "comprehensions are not allowed",
+    ast.Compare: "comparisons are not allowed",
+    ast.BoolOp: "'and' and 'or' are not allowed",
+    ast.IfExp: "conditional expressions are not allowed",
+    ast.NamedExpr: "assignment expressions are not allowed",
+    ast.List: "lists are not allowed",
+    ast.Tuple: "tuples are not allowed",
+    ast.Set: "sets are not allowed",
+    ast.Dict: "dicts are not allowed",
+    ast.JoinedStr: "strings are not allowed",
+    ast.Starred: "starred arguments are not allowed",
+    ast.Await: "'await' is not allowed",
+    ast.Yield: "'yield' is not allowed",
+    ast.YieldFrom: "'yield' is not allowed",
+}
+
+
+def _forbidden(node: ast.AST) -> ExpressionError:
+    """Return the error for a node of a kind that is never allowed."""
+    message = _FORBIDDEN.get(type(node), f"{type(node).__name__} expressions are not allowed")
+    return ExpressionError(message)
+
+
+def _operator_error(op: ast.AST) -> ExpressionError:
+    """Return the error for an operator that is not allowed."""
+    symbol = _OPERATOR_SYMBOLS.get(type(op), type(op).__name__)
+    hint = " (use ** for powers)" if symbol == "^" else ""
+    return ExpressionError(f"operator '{symbol}' is not allowed{hint}")
+
+
+class _Builder:
+    """Check a syntax tree node by node and append the matching steps."""
+
+    def __init__(self) -> None:
+        self.steps: list[Step] = []
+        self.towers: list[int] = []  # height of the power tower each step is the top of
+        self.variables: dict[str, None] = {}  # an ordered set, in order of appearance
+
+    def emit(self, op: str, args: tuple[int, ...] = (), value: Any = None) -> int:
+        """Append a step (folding it to a constant when possible) and return its index."""
+        if op == "number":
+            constant: float | None = float(value)
+        elif op == "constant":
+            constant = CONSTANTS[value]
+        elif op == "variable":
+            constant = None
+        else:
+            constant = self._fold(op, args)
+        self.steps.append(Step(op, args, value, constant))
+        if op in ("neg", "pos"):
+            self.towers.append(self.towers[args[0]])
+        elif op == "pow":
+            self.towers.append(1 + self.towers[args[1]])
+        else:
+            self.towers.append(0)
+        return len(self.steps) - 1
+
+    def _fold(self, op: str, args: tuple[int, ...]) -> float | None:
+        """Compute an operation on constants in NumPy floats (giving inf or nan, not errors)."""
+        operands = [self.steps[i].constant for i in args]
+        if None in operands:
+            return None
+        with np.errstate(all="ignore"):
+            return float(_NUMERIC[op](*map(np.float64, operands)))
+
+    def visit(self, node: ast.AST, depth: int) -> int:
+        """Check ``node`` (at nesting level ``depth``) and return the index of its step."""
+        if depth > MAX_DEPTH:
+            raise ExpressionError(f"expression is nested deeper than {MAX_DEPTH} levels")
+        if isinstance(node, ast.Constant):
+            return self.number(node.value)
+        if isinstance(node, ast.Name):
+            return self.name(node.id)
+        if isinstance(node, ast.UnaryOp):
+            return self.unary(node, depth)
+        if isinstance(node, ast.BinOp):
+            return self.binary(node, depth)
+        if isinstance(node, ast.Call):
+            return self.call(node, depth)
+        raise _forbidden(node)
+
+    def number(self, value: object) -> int:
+        """Emit a literal: only finite int and float numbers are allowed."""
+        if isinstance(value, str | bytes):
+            raise ExpressionError("strings are not allowed")
+        if isinstance(value, complex):
+            raise ExpressionError("complex numbers are not allowed")
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ExpressionError(f"{value!r} is not allowed")
+        try:
+            finite = math.isfinite(float(value))
+        except OverflowError:
+            finite = False
+        if not finite:
+            raise ExpressionError("number is too large for a float")
+        return self.emit("number", value=value)
+
+    def name(self, name: str) -> int:
+        """Emit a constant or a variable (function names must be called)."""
+        if name in CONSTANTS:
+            return self.emit("constant", value=name)
+        if name in FUNCTIONS or name in ALIASES:
+            raise ExpressionError(f"function '{name}' must be called, as in {name}(x)")
+        self.variables[name] = None
+        return self.emit("variable", value=name)
+
+    def unary(self, node: ast.UnaryOp, depth: int) -> int:
+        """Emit unary ``-`` or ``+``."""
+        if isinstance(node.op, ast.USub):
+            op = "neg"
+        elif isinstance(node.op, ast.UAdd):
+            op = "pos"
+        else:
+            raise _operator_error(node.op)
+        return self.emit(op, (self.visit(node.operand, depth + 1),))
+
+    def binary(self, node: ast.BinOp, depth: int) -> int:
+        """Emit binary operators; a left-associative chain like ``a + b - c`` is one level."""
+        op = _binary_op(node.op)
+        chain = next((ops for ops in _CHAINS if op in ops), set())
+        links = [node]  # the chain's operators, from the last one backwards
+        while isinstance(links[-1].left, ast.BinOp) and _binary_op(links[-1].left.op) in chain:
+            links.append(links[-1].left)
+        result = self.visit(links[-1].left, depth + 1)
+        for link in reversed(links):
+            right = self.visit(link.right, depth + 1)
+            result = self.operation(_binary_op(link.op), result, right)
+        return result
+
+    def operation(self, op: str, left: int, right: int) -> int:
+        """Emit a binary operation, applying the limits on powers first."""
+        if op == "pow":
+            if self.towers[right] >= _MAX_TOWER:
+                raise ExpressionError("power towers higher than a**b**c are not allowed")
+            exponent = self.steps[right].constant
+            if exponent is not None and abs(exponent) > MAX_EXPONENT:
+                raise ExpressionError(
+                    f"exponent {exponent:.6g} is too large (at most {MAX_EXPONENT:g} in magnitude)"
+                )
+        return self.emit(op, (left, right))
+
+    def call(self, node: ast.Call, depth: int) -> int:
+        """Emit a call of an allowed function by bare name, with positional arguments."""
+        if not isinstance(node.func, ast.Name):
+            if type(node.func) in _FORBIDDEN:
+                raise _forbidden(node.func)
+            raise ExpressionError("only functions called by name are allowed, as in sin(x)")
+        name = node.func.id
+        function = ALIASES.get(name, name)
+        if function not in FUNCTIONS:
+            if name in CONSTANTS:
+                raise ExpressionError(f"'{name}' is a constant, not a function")
+            raise ExpressionError(f"unknown function '{name}'")
+        if node.keywords:
+            raise ExpressionError("keyword arguments are not allowed")
+        for arg in node.args:
+            if isinstance(arg, ast.Starred):
+                raise _forbidden(arg)
+        arity = FUNCTIONS[function][1]
+        if len(node.args) != arity:
+            plural = "s" if arity > 1 else ""
+            raise ExpressionError(f"{name}() takes {arity} argument{plural}, got {len(node.args)}")
+        args = tuple(self.visit(arg, depth + 1) for arg in node.args)
+        return self.emit(function, args)
+
+
+def _binary_op(op: ast.operator) -> str:
+    """Return the step name of an allowed binary operator."""
+    try:
+        return _BINARY_OPS[type(op)]
+    except KeyError:
+        raise _operator_error(op) from None
+
+
+def _check_text(text: str) -> str:
+    """Apply the limits on the raw text and return it without surrounding space."""
+    if not isinstance(text, str):
+        raise ExpressionError(f"an expression must be a string, not {type(text).__name__}")
+    if len(text) > MAX_LENGTH:
+        raise ExpressionError(f"expression is longer than {MAX_LENGTH} characters")
+    for position, char in enumerate(text):
+        if not (" " <= char <= "~" or char in "\t\n\r"):
+            raise ExpressionError(f"character {char!a} at position {position} is not allowed")
+    text = text.strip()
+    if not text:
+        raise ExpressionError("expression is empty")
+    return text
+
+
+@dataclass(frozen=True)
+class Expression:
+    """A parsed and validated expression; build one with :func:`parse`.
+
+    Attributes
+    ----------
+    text : str
+        The source text, without surrounding whitespace.
+    steps : tuple of Step
+        The operations in evaluation order; the last one gives the result.
+    variables : tuple of str
+        The variable names, in order of first appearance.
+    """
+
+    text: str
+    steps: tuple[Step, ...]
+    variables: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return self.text
+
+    def to_function(self, variables: Sequence[str] | None = None) -> Callable[..., Any]:
+        """Return ``f(*values)`` that evaluates the expression with NumPy.
+
+        Functions are NumPy ufuncs and operators are Python's, so ``f`` works on
+        floats, NumPy arrays and dualdiff ``Dual`` numbers alike.  On plain
+        numbers ``**`` gives nan instead of a complex number (``(-8)**(1/3)``).
+
+        Parameters
+        ----------
+        variables : sequence of str, optional
+            The names the positional arguments of ``f`` stand for, in order.
+            It must include every variable of the expression and may include
+            others, which ``f`` then ignores.  Default: :attr:`variables`.
+
+        Returns
+        -------
+        callable
+            ``f(*values)``, taking one value per name in ``variables``.
+
+        Raises
+        ------
+        ExpressionError
+            If ``variables`` repeats a name or lacks one the expression uses.
+        """
+        names = self.variables if variables is None else tuple(variables)
+        for index, name in enumerate(names):
+            if name in names[:index]:
+                raise ExpressionError(f"variable '{name}' is listed twice")
+        for name in self.variables:
+            if name not in names:
+                raise ExpressionError(f"no argument for variable '{name}'")
+        position = {name: index for index, name in enumerate(names)}
+        steps = self.steps
+
+        def function(*values: Any) -> Any:
+            if len(values) != len(names):
+                raise TypeError(f"expected {len(names)} argument(s) {names}, got {len(values)}")
+            results: list[Any] = []
+            for step in steps:
+                if step.op == "variable":
+                    results.append(values[position[step.value]])
+                elif not step.args:
+                    results.append(step.constant)
+                else:
+                    results.append(_NUMERIC[step.op](*[results[i] for i in step.args]))
+            return results[-1]
+
+        function.__doc__ = f"Evaluate {self.text!r} at ({', '.join(names)})."
+        return function
+
+    def to_sympy(self) -> tuple[sympy.Expr, dict[str, sympy.Symbol]]:
+        """Return the expression in SymPy and its variables as real SymPy symbols.
+
+        SymPy is imported here, only when this method is called.  A power
+        of constants becomes a float (so ``(9**9999)**9999`` stays cheap); all
+        other numbers stay exact.
+
+        Returns
+        -------
+        expr : sympy.Expr
+            The expression.
+        symbols : dict of str to sympy.Symbol
+            The symbol (declared real) of every variable, by name.
+        """
+        import sympy  # noqa: PLC0415 - slow to import; only this method needs it
+
+        symbols = {name: sympy.Symbol(name, real=True) for name in self.variables}
+        table = _sympy_table(sympy)
+        results: list[Any] = []
+        for step in self.steps:
+            if step.op == "variable":
+                results.append(symbols[step.value])
+            elif step.op == "constant":
+                results.append(sympy.pi if step.value == "pi" else sympy.E)
+            elif step.op == "number":
+                number = step.value
+                results.append(
+                    sympy.Integer(number) if isinstance(number, int) else sympy.Float(number)
+                )
+            elif step.op == "pow" and step.constant is not None:
+                results.append(sympy.Float(step.constant))
+            else:
+                results.append(table[step.op](*[results[i] for i in step.args]))
+        return results[-1], symbols
+
+
+def _sympy_table(sympy: Any) -> dict[str, Callable[..., Any]]:
+    """Return the SymPy counterpart of every operator and function."""
+    return {
+        **_OPERATORS,
+        "pow": operator.pow,
+        "sin": sympy.sin,
+        "cos": sympy.cos,
+        "tan": sympy.tan,
+        "arcsin": sympy.asin,
+        "arccos": sympy.acos,
+        "arctan": sympy.atan,
+        "arctan2": sympy.atan2,
+        "sinh": sympy.sinh,
+        "cosh": sympy.cosh,
+        "tanh": sympy.tanh,
+        "arcsinh": sympy.asinh,
+        "arccosh": sympy.acosh,
+        "arctanh": sympy.atanh,
+        "exp": sympy.exp,
+        "expm1": lambda x: sympy.exp(x) - 1,
+        "log": sympy.log,
+        "log2": lambda x: sympy.log(x, 2),
+        "log10": lambda x: sympy.log(x, 10),
+        "log1p": lambda x: sympy.log(1 + x),
+        "sqrt": sympy.sqrt,
+        "cbrt": lambda x: sympy.real_root(x, 3),
+        "square": lambda x: x**2,
+        "abs": sympy.Abs,
+        "hypot": lambda x, y: sympy.sqrt(x**2 + y**2),
+    }
+
+
+def parse(text: str) -> Expression:
+    """Parse and validate an expression; the module docstring lists what is allowed.
+
+    Parameters
+    ----------
+    text : str
+        The expression, such as ``"log(x1) + x1*x2 - sin(x2)"``.
+
+    Returns
+    -------
+    Expression
+        The validated expression.
+
+    Raises
+    ------
+    ExpressionError
+        With a one-line message, if the text is not an allowed expression.
+
+    Examples
+    --------
+    >>> expr = parse("log(x1) + x1*x2 - sin(x2)")
+    >>> expr.variables
+    ('x1', 'x2')
+    >>> f = expr.to_function()
+    >>> float(f(2.0, 5.0))
+    11.652071455223084
+    >>> parse("x.real")
+    Traceback (most recent call last):
+        ...
+    dualdiff.expression.ExpressionError: attribute access is not allowed
+    """
+    text = _check_text(text)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # e.g. SyntaxWarning for "2(x)"
+            tree = ast.parse(text, mode="eval")
+    except SyntaxError as exc:
+        where = f" at column {exc.offset}" if exc.offset else ""
+        raise ExpressionError(f"invalid syntax{where}: {exc.msg}") from None
+    except (ValueError, RecursionError, MemoryError) as exc:
+        raise ExpressionError(f"cannot parse the expression: {exc}") from None
+    builder = _Builder()
+    builder.visit(tree.body, 0)
+    return Expression(text, tuple(builder.steps), tuple(builder.variables))
