@@ -81,7 +81,9 @@ def jacobian_columns(
                 "stack the outputs (np.stack) or use jvp for several outputs"
             )
         value, tangent = extract(out, tag, batch)
-        blocks.append(np.reshape(tangent, (1, *np.shape(_plain(tangent)))) if not batch else tangent)
+        if not batch:  # one unbatched column: give it the batch axis the others have
+            tangent = np.reshape(tangent, (1, *np.shape(_plain(tangent))))
+        blocks.append(tangent)
         if n == 1:
             break
     columns = blocks[0] if len(blocks) == 1 else np.concatenate(blocks, axis=0)

@@ -314,6 +314,20 @@ def _constant_kind(partial: Any) -> str:
     return "one" if partial == 1.0 else "zero" if partial == 0.0 else "number"
 
 
+def _general_operator(rule: UfuncRule) -> tuple[Callable[..., Any], Callable[..., Any]]:
+    def forward(self: Dual, other: Any) -> Any:
+        if type(other) not in _OPERANDS and not is_operand(other):
+            return NotImplemented
+        return apply_binary(rule, self, other)
+
+    def reflected(self: Dual, other: Any) -> Any:
+        if type(other) not in _OPERANDS and not is_operand(other):
+            return NotImplemented
+        return apply_binary(rule, other, self)
+
+    return forward, reflected
+
+
 def binary_operator(ufunc: np.ufunc) -> tuple[Callable[..., Any], Callable[..., Any]]:
     """The forward and reflected operator methods of ``Dual`` for a binary ufunc."""
     rule = RULES[ufunc]
@@ -321,20 +335,9 @@ def binary_operator(ufunc: np.ufunc) -> tuple[Callable[..., Any], Callable[..., 
     partial_x, partial_y = rule.partials
     kind_x, kind_y = _constant_kind(partial_x), _constant_kind(partial_y)
     if "zero" in (kind_x, kind_y):  # (floor_divide) rare: no flat path needed
+        return _general_operator(rule)
 
-        def forward(self: Dual, other: Any) -> Any:
-            if type(other) not in _OPERANDS and not is_operand(other):
-                return NotImplemented
-            return apply_binary(rule, self, other)
-
-        def reflected(self: Dual, other: Any) -> Any:
-            if type(other) not in _OPERANDS and not is_operand(other):
-                return NotImplemented
-            return apply_binary(rule, other, self)
-
-        return forward, reflected
-
-    def forward(self: Dual, other: Any) -> Any:  # noqa: F811 - the flat variant
+    def forward(self: Dual, other: Any) -> Any:
         value, other_kind = self.value, type(other)
         if type(value) is float:
             if other_kind is float or other_kind is int:
@@ -372,7 +375,7 @@ def binary_operator(ufunc: np.ufunc) -> tuple[Callable[..., Any], Callable[..., 
             return NotImplemented
         return apply_binary(rule, self, other)
 
-    def reflected(self: Dual, other: Any) -> Any:  # noqa: F811 - the flat variant
+    def reflected(self: Dual, other: Any) -> Any:
         value, other_kind = self.value, type(other)
         if type(value) is float and (other_kind is float or other_kind is int):
             try:
@@ -419,7 +422,7 @@ def unary_operator(ufunc: np.ufunc) -> Callable[[Dual], Dual]:
 
 
 def array_ufunc(self: Dual, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
-    """``Dual.__array_ufunc__``: a flat path for ``np.sin(scalar_dual)``, else :func:`call_ufunc`."""
+    """``Dual.__array_ufunc__``: a flat path for ``np.sin(scalar_dual)``, else ``call_ufunc``."""
     if len(inputs) == 1 and not kwargs and method == "__call__":
         value = self.value
         fast = _FAST_UNARY.get(ufunc)

@@ -244,7 +244,7 @@ def as_value(value: Any) -> Any:
         return value
     if kind is int or kind is bool:
         return float(value)
-    if isinstance(value, np.generic) or isinstance(value, list | tuple | np.ndarray):
+    if isinstance(value, np.generic | list | tuple | np.ndarray):
         array = np.asarray(value)
         if array.dtype.kind in "biu":
             array = array.astype(np.float64)
@@ -268,7 +268,8 @@ def _as_tangent(tangent: Any, value: Any) -> Any:
     if type(value) is float and type(tangent) is complex:
         raise TypeError("a real Dual cannot have a complex tangent; make the value complex")
     dtype = getattr(value, "dtype", None)
-    if dtype is not None and isinstance(tangent, np.ndarray | np.generic) and tangent.dtype != dtype:
+    plain_tangent = isinstance(tangent, np.ndarray | np.generic)
+    if plain_tangent and dtype is not None and tangent.dtype != dtype:
         tangent = np.asarray(tangent, dtype=np.result_type(dtype, tangent.dtype))
     return tangent
 
@@ -291,7 +292,6 @@ def _strip(x: Any) -> Any:
 # The dispatch module needs the Dual class, so it is imported after the class exists;
 # it calls install_operators() once its rule registry is built.
 from dualdiff import dispatch as _dispatch  # noqa: E402
-
 
 
 def install_operators() -> None:

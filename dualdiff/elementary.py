@@ -29,27 +29,29 @@ SCALAR_ERRORS = (ArithmeticError, ValueError)
 
 
 def _maximum(a: float, b: float) -> float:
-    return a if (a >= b or a != a) else b  # NaN propagates, as in np.maximum
+    return a if (a >= b or math.isnan(a)) else b  # NaN propagates, as in np.maximum
 
 
 def _minimum(a: float, b: float) -> float:
-    return a if (a <= b or a != a) else b
+    return a if (a <= b or math.isnan(a)) else b
 
 
 def _fmax(a: float, b: float) -> float:
-    return a if (a >= b or b != b) else b  # NaN is ignored, as in np.fmax
+    return a if (a >= b or math.isnan(b)) else b  # NaN is ignored, as in np.fmax
 
 
 def _fmin(a: float, b: float) -> float:
-    return a if (a <= b or b != b) else b
+    return a if (a <= b or math.isnan(b)) else b
 
 
 def _sign(x: float) -> float:
-    return float((x > 0) - (x < 0)) if x == x else x
+    return x if math.isnan(x) else float((x > 0) - (x < 0))
 
 
 def _heaviside(x: float, h0: float) -> float:
-    return h0 if x == 0 else float(x > 0) if x == x else x
+    if math.isnan(x):
+        return x
+    return h0 if x == 0 else float(x > 0)
 
 
 def _logaddexp(a: float, b: float) -> float:

@@ -68,7 +68,9 @@ def _split(x: Any, tag: int, batch: tuple[int, ...]) -> tuple[Any, Any]:
 
 @register_function(
     np.sum,
-    examples=((_MATRIX,), ((_MATRIX,), {"axis": 0}), ((_CUBE,), {"axis": (0, 2), "keepdims": True})),
+    examples=(
+        (_MATRIX,), ((_MATRIX,), {"axis": 0}), ((_CUBE,), {"axis": (0, 2), "keepdims": True}),
+    ),
 )
 def sum_(
     a: Dual, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False,

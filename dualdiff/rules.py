@@ -131,19 +131,19 @@ def _min_dy(x: Any, y: Any, ans: Any) -> Any:
 
 def _fmax_dx(x: Any, y: Any, ans: Any) -> Any:
     # fmax ignores a NaN argument, so the other one is selected whole.
-    return _share_of_first((x > y) | (y != y), (x == y))
+    return _share_of_first((x > y) | np.isnan(y), (x == y))
 
 
 def _fmax_dy(x: Any, y: Any, ans: Any) -> Any:
-    return _share_of_first((y > x) | (x != x), (x == y))
+    return _share_of_first((y > x) | np.isnan(x), (x == y))
 
 
 def _fmin_dx(x: Any, y: Any, ans: Any) -> Any:
-    return _share_of_first((x < y) | (y != y), (x == y))
+    return _share_of_first((x < y) | np.isnan(y), (x == y))
 
 
 def _fmin_dy(x: Any, y: Any, ans: Any) -> Any:
-    return _share_of_first((y < x) | (x != x), (x == y))
+    return _share_of_first((y < x) | np.isnan(x), (x == y))
 
 
 LN2 = math.log(2.0)
@@ -185,10 +185,10 @@ UFUNC_RULES: tuple[UfuncRule, ...] = (
     # --- linear -------------------------------------------------------------------------------
     unary(np.negative,   -1.0,                                        REAL,      lambda sp, x: -x),
     unary(np.positive,   1.0,                                         REAL,      lambda sp, x: x),
-    unary(np.deg2rad,    DEGREE,                                      REAL,      lambda sp, x: x * sp.pi / 180),  # noqa: E501
-    unary(np.radians,    DEGREE,                                      REAL,      lambda sp, x: x * sp.pi / 180),  # noqa: E501
-    unary(np.rad2deg,    1 / DEGREE,                                  REAL,      lambda sp, x: x * 180 / sp.pi),  # noqa: E501
-    unary(np.degrees,    1 / DEGREE,                                  REAL,      lambda sp, x: x * 180 / sp.pi),  # noqa: E501
+    unary(np.deg2rad,    DEGREE,                                      REAL,      lambda sp, x: x * sp.pi / 180),
+    unary(np.radians,    DEGREE,                                      REAL,      lambda sp, x: x * sp.pi / 180),
+    unary(np.rad2deg,    1 / DEGREE,                                  REAL,      lambda sp, x: x * 180 / sp.pi),
+    unary(np.degrees,    1 / DEGREE,                                  REAL,      lambda sp, x: x * 180 / sp.pi),
     binary(np.add,       (1.0, 1.0),                                  PAIRS,     lambda sp, x, y: x + y),
     binary(np.subtract,  (1.0, -1.0),                                 PAIRS,     lambda sp, x, y: x - y),
     # --- products and quotients ---------------------------------------------------------------
@@ -197,23 +197,23 @@ UFUNC_RULES: tuple[UfuncRule, ...] = (
                             lambda x, y, ans: -ans / y),               PAIRS,     lambda sp, x, y: x / y),
     unary(np.square,     lambda x, ans: 2 * x,                        REAL,      lambda sp, x: x**2),
     unary(np.reciprocal, lambda x, ans: -ans * ans,                   NONZERO,   lambda sp, x: 1 / x),
-    binary(np.power,     (_power_dx, _power_dy),                      POSITIVE_BASE, lambda sp, x, y: x**y),  # noqa: E501
-    binary(np.float_power, (_power_dx, _power_dy),                    POSITIVE_BASE, lambda sp, x, y: x**y),  # noqa: E501
+    binary(np.power,     (_power_dx, _power_dy),                      POSITIVE_BASE, lambda sp, x, y: x**y),
+    binary(np.float_power, (_power_dx, _power_dy),                    POSITIVE_BASE, lambda sp, x, y: x**y),
     # --- exponentials and logarithms ----------------------------------------------------------
     unary(np.exp,        lambda x, ans: ans,                          REAL,      "exp"),
     unary(np.exp2,       lambda x, ans: ans * LN2,                    REAL,      lambda sp, x: 2**x),
-    unary(np.expm1,      lambda x, ans: ans + 1,                      REAL,      lambda sp, x: sp.exp(x) - 1),  # noqa: E501
+    unary(np.expm1,      lambda x, ans: ans + 1,                      REAL,      lambda sp, x: sp.exp(x) - 1),
     unary(np.log,        lambda x, ans: 1 / x,                        POSITIVE,  "log"),
-    unary(np.log2,       lambda x, ans: 1 / (x * LN2),                POSITIVE,  lambda sp, x: sp.log(x, 2)),  # noqa: E501
-    unary(np.log10,      lambda x, ans: 1 / (x * LN10),               POSITIVE,  lambda sp, x: sp.log(x, 10)),  # noqa: E501
-    unary(np.log1p,      lambda x, ans: 1 / (1 + x),                  ABOVE_MINUS_ONE, lambda sp, x: sp.log(1 + x)),  # noqa: E501
+    unary(np.log2,       lambda x, ans: 1 / (x * LN2),                POSITIVE,  lambda sp, x: sp.log(x, 2)),
+    unary(np.log10,      lambda x, ans: 1 / (x * LN10),               POSITIVE,  lambda sp, x: sp.log(x, 10)),
+    unary(np.log1p,      lambda x, ans: 1 / (1 + x),                  ABOVE_MINUS_ONE, lambda sp, x: sp.log(1 + x)),
     binary(np.logaddexp, (lambda x, y, ans: exp(x - ans),
-                          lambda x, y, ans: exp(y - ans)),            PAIRS,     lambda sp, x, y: sp.log(sp.exp(x) + sp.exp(y))),  # noqa: E501
+                          lambda x, y, ans: exp(y - ans)),            PAIRS,     lambda sp, x, y: sp.log(sp.exp(x) + sp.exp(y))),
     binary(np.logaddexp2, (lambda x, y, ans: exp2(x - ans),
-                           lambda x, y, ans: exp2(y - ans)),          PAIRS,     lambda sp, x, y: sp.log(2**x + 2**y, 2)),  # noqa: E501
+                           lambda x, y, ans: exp2(y - ans)),          PAIRS,     lambda sp, x, y: sp.log(2**x + 2**y, 2)),
     # --- roots: the slope at 0 is +inf (see conventions) ---------------------------------------
     unary(np.sqrt,       lambda x, ans: 0.5 / ans,                    POSITIVE,  "sqrt"),
-    unary(np.cbrt,       lambda x, ans: 1 / (3 * ans * ans),          NONZERO,   lambda sp, x: sp.sign(x) * sp.Abs(x) ** sp.Rational(1, 3)),  # noqa: E501
+    unary(np.cbrt,       lambda x, ans: 1 / (3 * ans * ans),          NONZERO,   lambda sp, x: sp.sign(x) * sp.Abs(x) ** sp.Rational(1, 3)),
     # --- trigonometric ------------------------------------------------------------------------
     unary(np.sin,        lambda x, ans: cos(x),                       REAL,      "sin"),
     unary(np.cos,        lambda x, ans: -sin(x),                      REAL,      "cos"),
@@ -224,7 +224,7 @@ UFUNC_RULES: tuple[UfuncRule, ...] = (
     binary(np.arctan2,   (lambda y, x, ans: x / (x * x + y * y),
                           lambda y, x, ans: -y / (x * x + y * y)),    PAIRS,     "atan2"),
     binary(np.hypot,     (lambda x, y, ans: _divide_or_zero(x, ans),
-                          lambda x, y, ans: _divide_or_zero(y, ans)), PAIRS,     lambda sp, x, y: sp.sqrt(x**2 + y**2)),  # noqa: E501
+                          lambda x, y, ans: _divide_or_zero(y, ans)), PAIRS,     lambda sp, x, y: sp.sqrt(x**2 + y**2)),
     # --- hyperbolic ---------------------------------------------------------------------------
     unary(np.sinh,       lambda x, ans: cosh(x),                      REAL,      "sinh"),
     unary(np.cosh,       lambda x, ans: sinh(x),                      REAL,      "cosh"),
@@ -239,17 +239,17 @@ UFUNC_RULES: tuple[UfuncRule, ...] = (
     binary(np.minimum,   (_min_dx, _min_dy),                          PAIRS,     "Min"),
     binary(np.fmax,      (_fmax_dx, _fmax_dy),                        PAIRS,     "Max"),
     binary(np.fmin,      (_fmin_dx, _fmin_dy),                        PAIRS,     "Min"),
-    binary(np.copysign,  (lambda x, y, ans: sign(x) * sign(ans), ZERO), RATIOS,  lambda sp, x, y: sp.Abs(x) * sp.sign(y)),  # noqa: E501
+    binary(np.copysign,  (lambda x, y, ans: sign(x) * sign(ans), ZERO), RATIOS,  lambda sp, x, y: sp.Abs(x) * sp.sign(y)),
     binary(np.remainder, (1.0, lambda x, y, ans: -floor(x / y)),      RATIOS,    "Mod"),
-    binary(np.fmod,      (1.0, lambda x, y, ans: -trunc(x / y)),   RATIOS,    lambda sp, x, y: x - y * sp.sign(x / y) * sp.floor(sp.Abs(x / y))),  # noqa: E501
+    binary(np.fmod,      (1.0, lambda x, y, ans: -trunc(x / y)),   RATIOS,    lambda sp, x, y: x - y * sp.sign(x / y) * sp.floor(sp.Abs(x / y))),
     # --- piecewise constant: zero slope everywhere, jumps included ------------------------------
     unary(np.sign,       ZERO,                                        NONZERO,   "sign"),
     unary(np.floor,      ZERO,                                        NON_INTEGER, "floor"),
     unary(np.ceil,       ZERO,                                        NON_INTEGER, "ceiling"),
-    unary(np.trunc,      ZERO,                                        NON_INTEGER, lambda sp, x: sp.sign(x) * sp.floor(sp.Abs(x))),  # noqa: E501
-    unary(np.rint,       ZERO,                                        NON_INTEGER, lambda sp, x: sp.floor(x + sp.Rational(1, 2))),  # noqa: E501
-    binary(np.floor_divide, (ZERO, ZERO),                             RATIOS,    lambda sp, x, y: sp.floor(x / y)),  # noqa: E501
-    binary(np.heaviside, (ZERO, ZERO),                                RATIOS,    lambda sp, x, y: sp.Heaviside(x, y)),  # noqa: E501
+    unary(np.trunc,      ZERO,                                        NON_INTEGER, lambda sp, x: sp.sign(x) * sp.floor(sp.Abs(x))),
+    unary(np.rint,       ZERO,                                        NON_INTEGER, lambda sp, x: sp.floor(x + sp.Rational(1, 2))),
+    binary(np.floor_divide, (ZERO, ZERO),                             RATIOS,    lambda sp, x, y: sp.floor(x / y)),
+    binary(np.heaviside, (ZERO, ZERO),                                RATIOS,    lambda sp, x, y: sp.Heaviside(x, y)),
 )
 # fmt: on
 

@@ -121,8 +121,12 @@ def _ridders(
 def _step_scales(
     primals: Sequence[np.ndarray], tangents: Sequence[np.ndarray]
 ) -> tuple[float, float]:
-    """The smallest ``min(|x|, 1) / |t|`` (``1 / |t|`` where ``x == 0``) over moving
-    coordinates, and the largest ``|x| / |t|`` (which sets the rounding of ``x + h * t``)."""
+    """Return the scales of a safe first step and of input rounding.
+
+    The first is the smallest ``min(|x|, 1) / |t|`` (``1 / |t|`` where ``x == 0``)
+    over moving coordinates; the second the largest ``|x| / |t|``, which sets the
+    rounding of ``x + h * t``.
+    """
     ratios, spans = [], []
     for p, t in zip(primals, tangents, strict=True):
         moving = np.abs(t) > 0
@@ -387,7 +391,7 @@ def check_sympy(
     >>> report.gradient.round(6).tolist()
     [5.5, 1.716338]
     """
-    import sympy as sp  # only the checker uses sympy
+    import sympy as sp  # noqa: PLC0415 - sympy is imported only when checking
 
     symbols = list(symbols)
     if isinstance(point, Mapping):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-import dualdiff  # noqa: F401  (registers everything)
+import dualdiff
 from dualdiff.dispatch import RULES
 from dualdiff.elementary import COMPLEX_KERNELS
 from dualdiff.testing import check_jvp, check_sympy
@@ -68,7 +68,7 @@ def test_binary_scalar_each_operand_live(rule):
         check_jvp(rule.ufunc, (x, y), (1.0, 0.0))
         check_jvp(rule.ufunc, (x, y), (0.0, 1.0))
         check_jvp(rule.ufunc, (x, y), (0.7, -1.3))
-        check_jvp(lambda a, x=x: rule.ufunc(a, y), (x,), (1.0,))  # y a plain constant
+        check_jvp(lambda a, y=y: rule.ufunc(a, y), (x,), (1.0,))  # y a plain constant
         check_jvp(lambda b, x=x: rule.ufunc(x, b), (y,), (1.0,))  # x a plain constant
 
 
@@ -88,8 +88,8 @@ def test_binary_array_broadcast_single_and_batched(rule, rng):
 
 @pytest.mark.parametrize("rule", CUSTOM, ids=name)
 def test_custom_rules(rule, rng):
-    for args in rule.domain:
-        args = tuple(np.asarray(a, dtype=float) for a in args)
+    for example in rule.domain:
+        args = tuple(np.asarray(a, dtype=float) for a in example)
         check_jvp(rule.ufunc, args, tuple(rng.standard_normal(a.shape) for a in args))
         check_jvp(rule.ufunc, args, tuple(rng.standard_normal((3, *a.shape)) for a in args))
         first_only = lambda a, args=args: rule.ufunc(a, args[1])  # noqa: E731
@@ -108,8 +108,8 @@ def test_rule_matches_its_sympy_twin(rule):
     symbols = sp.symbols(f"x0:{rule.ufunc.nin}", real=True)
     expr = _sympy_twin(rule, *symbols)
     for point in rule.domain:
-        point = point if isinstance(point, tuple) else (point,)
-        check_sympy(expr, symbols, point, rtol=1e-9, atol=1e-12)
+        coordinates = point if isinstance(point, tuple) else (point,)
+        check_sympy(expr, symbols, coordinates, rtol=1e-9, atol=1e-12)
 
 
 HOLOMORPHIC = [rule for rule in ELEMENTWISE if rule.ufunc in COMPLEX_KERNELS]

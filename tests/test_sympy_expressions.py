@@ -47,8 +47,8 @@ BINARY = [
     lambda u, v: sp.atan2(u, 2 + sp.cos(v)),
     lambda u, v: sp.sqrt(u**2 + v**2 + 1),
     lambda u, v: (1 + u**2) ** sp.tanh(v),
-    lambda u, v: sp.Max(u, v),
-    lambda u, v: sp.Min(u, v),
+    sp.Max,
+    sp.Min,
 ]
 
 leaves = st.sampled_from([X, Y, X, Y, sp.Float(0.5), sp.Integer(3)])
