@@ -66,7 +66,9 @@ def jacobian_columns(
     for start in range(0, max(n, 1), chunk_size):
         stop = min(n, start + chunk_size)
         tag = new_tag()
-        if chunk_size == 1 or n == 1:
+        if n == 0:  # an empty input: a batch of no directions
+            seeds, batch = np.zeros((0, *shape), dtype=dtype), (0,)
+        elif chunk_size == 1 or n == 1:
             seed = np.zeros(n, dtype=dtype)
             seed[start] = 1.0
             seeds = seed.reshape(shape) if shape else dtype.type(1.0)

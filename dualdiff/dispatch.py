@@ -20,7 +20,7 @@ import numpy as np
 
 from dualdiff.dual import Dual, install_operators
 from dualdiff.elementary import REAL_KERNELS, SCALAR_ERRORS, evaluator, strip
-from dualdiff.rules import PLAIN_VALUED, UFUNC_RULES, UfuncRule
+from dualdiff.rules import COMPOSED, PLAIN_VALUED, UFUNC_RULES, UfuncRule
 
 RULES: dict[np.ufunc, UfuncRule] = {}
 """ufunc -> its row of the derivative table."""
@@ -314,8 +314,14 @@ def _constant_kind(partial: Any) -> str:
     return "one" if partial == 1.0 else "zero" if partial == 0.0 else "number"
 
 
+def _no_modulus(modulo: Any) -> None:
+    if modulo is not None:
+        raise TypeError("pow() with a modulus is not differentiable")
+
+
 def _general_operator(rule: UfuncRule) -> tuple[Callable[..., Any], Callable[..., Any]]:
-    def forward(self: Dual, other: Any) -> Any:
+    def forward(self: Dual, other: Any, modulo: Any = None) -> Any:
+        _no_modulus(modulo)
         if type(other) not in _OPERANDS and not is_operand(other):
             return NotImplemented
         return apply_binary(rule, self, other)
@@ -337,8 +343,10 @@ def binary_operator(ufunc: np.ufunc) -> tuple[Callable[..., Any], Callable[..., 
     if "zero" in (kind_x, kind_y):  # (floor_divide) rare: no flat path needed
         return _general_operator(rule)
 
-    def forward(self: Dual, other: Any) -> Any:
+    def forward(self: Dual, other: Any, modulo: Any = None) -> Any:
         value, other_kind = self.value, type(other)
+        if modulo is not None:  # only pow(x, y, z) passes a third argument
+            _no_modulus(modulo)
         if type(value) is float:
             if other_kind is float or other_kind is int:
                 try:
@@ -464,6 +472,8 @@ def call_ufunc(ufunc: np.ufunc, method: str, inputs: tuple[Any, ...], kwargs: di
     """Handle ``Dual.__array_ufunc__``."""
     if ufunc in PLAIN:
         return getattr(ufunc, method)(*(strip(x) for x in inputs), **kwargs)
+    if ufunc in COMPOSED and method == "__call__" and not kwargs:
+        return tuple(part(*inputs) for part in COMPOSED[ufunc][0])
     rule = RULES.get(ufunc)
     if rule is None:
         raise TypeError(

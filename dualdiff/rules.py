@@ -253,6 +253,11 @@ UFUNC_RULES: tuple[UfuncRule, ...] = (
 )
 # fmt: on
 
+COMPOSED: dict[np.ufunc, tuple[tuple[np.ufunc, ...], tuple[Any, ...]]] = {
+    np.divmod: ((np.floor_divide, np.remainder), RATIOS),
+}
+"""Ufuncs with several outputs, each output another ufunc of the same inputs (and a test domain)."""
+
 PLAIN_VALUED: tuple[np.ufunc, ...] = (
     np.greater, np.greater_equal, np.less, np.less_equal, np.equal, np.not_equal,
     np.isnan, np.isinf, np.isfinite, np.signbit,

@@ -12,6 +12,7 @@ import sympy as sp
 import dualdiff
 from dualdiff.dispatch import RULES
 from dualdiff.elementary import COMPLEX_KERNELS
+from dualdiff.rules import COMPOSED
 from dualdiff.testing import check_jvp, check_sympy
 
 ELEMENTWISE = [rule for rule in RULES.values() if rule.jvp is None]
@@ -96,6 +97,18 @@ def test_custom_rules(rule, rng):
         check_jvp(first_only, args[:1], (rng.standard_normal((2, *args[0].shape)),))
         second_only = lambda b, args=args: rule.ufunc(args[0], b)  # noqa: E731
         check_jvp(second_only, args[1:], (rng.standard_normal((2, *args[1].shape)),))
+
+
+@pytest.mark.parametrize("ufunc", list(COMPOSED), ids=lambda u: u.__name__)
+def test_composed_ufuncs(ufunc, rng):
+    parts, domain = COMPOSED[ufunc]
+    assert domain, f"numpy.{ufunc.__name__} has no test domain"
+    for x, y in domain:
+        check_jvp(ufunc, (x, y), (0.7, -1.3))
+    x, y = (np.array(column) for column in zip(*domain, strict=True))
+    check_jvp(ufunc, (x, y), (rng.standard_normal((2, *x.shape)), rng.standard_normal((2, *y.shape))))
+    outputs = ufunc(dualdiff.Dual(x, np.ones_like(x)), y)
+    assert len(outputs) == len(parts)
 
 
 def _sympy_twin(rule, *symbols):
