@@ -13,10 +13,13 @@ exit status 2.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
+import signal
 import sys
-from collections.abc import Sequence
-from typing import NoReturn
+import threading
+from collections.abc import Iterator, Sequence
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -27,6 +30,8 @@ __all__ = ["main"]
 
 _PROG = "dualdiff"
 _EXIT_USAGE = 2
+CHECK_SECONDS = 10.0
+"""How long ``--check`` lets SymPy work before giving up (where signals allow)."""
 
 _EPILOG = """\
 example:
@@ -41,11 +46,17 @@ class _UsageError(Exception):
     """A user error: reported as one line on stderr, with exit status 2."""
 
 
+class _SympyTimeoutError(BaseException):
+    """SymPy ran out of time; a BaseException so that SymPy cannot swallow it."""
+
+
 class _Parser(argparse.ArgumentParser):
     """An argument parser whose errors are one line, reported by :func:`main`."""
 
     def error(self, message: str) -> NoReturn:
         """Raise the error instead of printing the usage and exiting."""
+        if "required: EXPR" in message:
+            message += " (an expression that starts with '-' must follow '--')"
         raise _UsageError(message)
 
 
@@ -166,23 +177,61 @@ def _as_real(number: object, what: str) -> float:
     return result.real
 
 
+@contextlib.contextmanager
+def _time_limit(seconds: float) -> Iterator[None]:
+    """Raise :class:`_SympyTimeoutError` if the block runs longer than ``seconds``.
+
+    The limit needs ``signal.setitimer`` and the main thread; elsewhere there is none.
+    """
+    if (
+        not hasattr(signal, "setitimer")
+        or threading.current_thread() is not threading.main_thread()
+    ):
+        yield
+        return
+
+    def expire(signum: int, frame: Any) -> None:
+        raise _SympyTimeoutError
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds, 0.1)  # repeats until cancelled
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def _sympy_partials(
     expression: Expression, point: dict[str, float], names: Sequence[str]
 ) -> list[float]:
     """Return SymPy's partial derivatives with respect to ``names`` at ``point``."""
+    try:
+        with _time_limit(CHECK_SECONDS):
+            return _sympy_partials_unlimited(expression, point, names)
+    except _SympyTimeoutError:
+        raise _UsageError(
+            f"--check: sympy did not finish within {CHECK_SECONDS:g} seconds"
+        ) from None
+
+
+def _sympy_partials_unlimited(
+    expression: Expression, point: dict[str, float], names: Sequence[str]
+) -> list[float]:
+    """Do the work of :func:`_sympy_partials`, without a time limit."""
     import sympy  # noqa: PLC0415 - slow to import; only --check needs it
 
     expr, symbols = expression.to_sympy()
     subs = {symbols[name]: sympy.Float(value, 30) for name, value in point.items()}
     partials = []
     for name in names:
-        derivative = sympy.diff(expr, symbols[name]).evalf(30, subs=subs)
         try:
+            derivative = sympy.diff(expr, symbols[name]).evalf(30, subs=subs)
             number = complex(derivative)
-        except (TypeError, ValueError):
-            raise _UsageError(f"sympy cannot evaluate df/d{name} at this point") from None
+        except (ArithmeticError, ValueError, TypeError, RecursionError):
+            raise _UsageError(f"--check: sympy cannot evaluate df/d{name} at this point") from None
         if abs(number.imag) > 1e-12 * max(1.0, abs(number.real)):
-            raise _UsageError(f"sympy's df/d{name} is not real at this point")
+            raise _UsageError(f"--check: sympy's df/d{name} is not real at this point")
         partials.append(number.real)
     return partials
 

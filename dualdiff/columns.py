@@ -91,7 +91,10 @@ def jacobian_columns(
     columns = blocks[0] if len(blocks) == 1 else np.concatenate(blocks, axis=0)
     out_shape = np.shape(_plain(value))
     jacobian = np.reshape(np.moveaxis(columns, 0, -1), out_shape + shape)
-    return value, (jacobian[()] if not out_shape and not shape else jacobian)
+    if not out_shape and not shape:  # scalar to scalar: a number, as derivative() gives
+        jacobian = jacobian[()]
+        jacobian = jacobian.item() if type(jacobian) in (np.float64, np.complex128) else jacobian
+    return value, jacobian
 
 
 def _plain(x: Any) -> Any:

@@ -201,7 +201,7 @@ def evaluator(ufunc: np.ufunc) -> Callable[..., Any]:
 
         def evaluate_unary(x: Any) -> Any:
             kind = type(x)
-            if kind is float:
+            if kind is float or kind is int:
                 return real(x)
             if kind is complex:
                 return complex_(x)

@@ -1,0 +1,286 @@
+"""Every registered NumPy function (and matmul), checked by the reference checker.
+
+The tests enumerate the registry itself: each function's examples are run with every float
+argument (arrays and 0-d floats) as a differentiable input -- all together and each alone,
+with single and batched tangents -- while booleans, integers and tuples of them stay
+constant.  A function registered without examples fails here.
+"""
+
+import numpy as np
+import pytest
+
+import dualdiff  # noqa: F401  (registers everything)
+from dualdiff import Dual, jvp
+from dualdiff.dispatch import FUNCTION_EXAMPLES, FUNCTIONS, RULES
+from dualdiff.testing import check_jvp
+
+SEED = 0
+BATCH = 3
+
+CASES = {func: FUNCTION_EXAMPLES.get(func, ()) for func in FUNCTIONS}
+CASES[np.matmul] = RULES[np.matmul].domain
+FUNCTION_IDS = {func: f"{func.__module__}.{func.__name__}" for func in CASES}
+
+
+def name(func):
+    return FUNCTION_IDS.get(func, getattr(func, "__name__", repr(func)))
+
+
+# --- taking an example apart -------------------------------------------------------------------
+
+
+class Slot:
+    """Where a differentiable input goes in an example's arguments."""
+
+    def __init__(self, index):
+        self.index = index
+
+
+def is_input(x):
+    """Float arrays and float scalars are differentiable; bools, ints and the rest constant."""
+    if isinstance(x, bool | np.bool_):
+        return False
+    if isinstance(x, float | np.floating):
+        return True
+    return isinstance(x, np.ndarray) and x.dtype.kind == "f"
+
+
+def template(obj, inputs):
+    """``obj`` with every differentiable input replaced by a Slot (inputs collected in order)."""
+    if is_input(obj):
+        inputs.append(obj)
+        return Slot(len(inputs) - 1)
+    if isinstance(obj, list | tuple):
+        return type(obj)(template(item, inputs) for item in obj)
+    if isinstance(obj, dict):
+        return {key: template(value, inputs) for key, value in obj.items()}
+    return obj
+
+
+def fill(obj, values):
+    """The inverse of :func:`template`."""
+    if isinstance(obj, Slot):
+        return values[obj.index]
+    if isinstance(obj, list | tuple):
+        return type(obj)(fill(item, values) for item in obj)
+    if isinstance(obj, dict):
+        return {key: fill(value, values) for key, value in obj.items()}
+    return obj
+
+
+def split(example):
+    """An example as ``(args, kwargs)``."""
+    if len(example) == 2 and isinstance(example[0], tuple) and isinstance(example[1], dict):
+        return example
+    return tuple(example), {}
+
+
+def prepare(func, example):
+    """``(f, inputs)``: ``f(*inputs)`` calls ``func`` on the example with those inputs."""
+    args, kwargs = split(example)
+    inputs = []
+    args_t, kwargs_t = template(args, inputs), template(kwargs, inputs)
+
+    def f(*values):
+        return func(*fill(args_t, values), **fill(kwargs_t, values))
+
+    return f, inputs
+
+
+def is_float_output(out):
+    if isinstance(out, list | tuple):
+        return any(is_float_output(item) for item in out)
+    return is_input(out)
+
+
+def contains_dual(out):
+    if isinstance(out, list | tuple):
+        return any(contains_dual(item) for item in out)
+    return isinstance(out, Dual)
+
+
+def tangents_for(inputs, rng, batch=()):
+    return tuple(rng.standard_normal(batch + np.shape(x)) for x in inputs)
+
+
+def all_examples():
+    return [
+        pytest.param(func, i, id=f"{name(func)}-{i}")
+        for func, examples in CASES.items()
+        for i in range(len(examples))
+    ]
+
+
+def differentiable_examples():
+    params = []
+    for func, examples in CASES.items():
+        for i, example in enumerate(examples):
+            f, inputs = prepare(func, example)
+            if is_float_output(f(*inputs)):
+                params.append(pytest.param(func, i, id=f"{name(func)}-{i}"))
+    return params
+
+
+def plain_examples():
+    params = []
+    for func, examples in CASES.items():
+        for i, example in enumerate(examples):
+            f, inputs = prepare(func, example)
+            if not is_float_output(f(*inputs)):
+                params.append(pytest.param(func, i, id=f"{name(func)}-{i}"))
+    return params
+
+
+# --- the registry ------------------------------------------------------------------------------
+
+
+def test_every_registered_function_has_examples():
+    missing = [name(func) for func in FUNCTIONS if not FUNCTION_EXAMPLES.get(func)]
+    assert not missing, f"registered without examples: {missing}"
+    assert set(FUNCTION_EXAMPLES) >= set(FUNCTIONS)
+    assert RULES[np.matmul].domain, "matmul has no examples"
+
+
+def test_the_core_functions_are_registered():
+    required = "sum mean dot reshape ravel transpose moveaxis broadcast_to shape ndim stack "
+    required += "concatenate where copy"
+    missing = [n for n in required.split() if getattr(np, n) not in FUNCTIONS]
+    assert not missing
+    assert np.matmul in RULES
+
+
+@pytest.mark.parametrize("func", list(CASES), ids=name)
+def test_examples_are_well_formed(func):
+    examples = CASES[func]
+    assert len(examples) >= 1, f"{name(func)} has no examples"
+    for example in examples:
+        assert isinstance(example, tuple)
+        args, kwargs = split(example)
+        assert isinstance(args, tuple) and isinstance(kwargs, dict)
+        f, inputs = prepare(func, example)
+        assert inputs, f"an example of {name(func)} has no float argument to differentiate"
+        f(*inputs)  # runs on plain NumPy
+
+
+def test_the_loops_cover_every_example():
+    total = sum(len(examples) for examples in CASES.values())
+    assert len(all_examples()) == total
+    assert len(differentiable_examples()) + len(plain_examples()) == total
+    covered = {p.values[0] for p in differentiable_examples() + plain_examples()}
+    assert covered == set(CASES)
+
+
+# --- derivatives -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("func", "i"), differentiable_examples())
+def test_values_and_tangent_shapes(func, i):
+    f, inputs = prepare(func, CASES[func][i])
+    rng = np.random.default_rng(SEED)
+    expected = f(*inputs)
+    out, tangent = jvp(f, tuple(inputs), tangents_for(inputs, rng))
+    assert not contains_dual(out) and not contains_dual(tangent)
+    np.testing.assert_allclose(out, expected, rtol=1e-14, atol=0)
+    assert np.shape(out) == np.shape(expected)
+    assert np.shape(tangent) == np.shape(expected)
+    _, tangent = jvp(f, tuple(inputs), tangents_for(inputs, rng, (BATCH,)))
+    assert np.shape(tangent) == (BATCH, *np.shape(expected))
+
+
+@pytest.mark.parametrize(("func", "i"), differentiable_examples())
+def test_jvp_with_all_inputs_live(func, i):
+    f, inputs = prepare(func, CASES[func][i])
+    rng = np.random.default_rng(SEED)
+    [report] = check_jvp(f, tuple(inputs), tangents_for(inputs, rng))
+    assert report.dual.size == np.size(f(*inputs))
+
+
+@pytest.mark.parametrize(("func", "i"), differentiable_examples())
+def test_jvp_with_a_batch_of_tangents(func, i):
+    f, inputs = prepare(func, CASES[func][i])
+    rng = np.random.default_rng(SEED)
+    reports = check_jvp(f, tuple(inputs), tangents_for(inputs, rng, (BATCH,)))
+    assert len(reports) == BATCH
+
+
+@pytest.mark.parametrize(("func", "i"), differentiable_examples())
+def test_jvp_with_each_input_live_alone(func, i):
+    f, inputs = prepare(func, CASES[func][i])
+    rng = np.random.default_rng(SEED)
+    for live in range(len(inputs)):
+
+        def alone(x, live=live):
+            return f(*inputs[:live], x, *inputs[live + 1:])
+
+        check_jvp(alone, (inputs[live],), tangents_for([inputs[live]], rng))
+        reports = check_jvp(alone, (inputs[live],), tangents_for([inputs[live]], rng, (BATCH,)))
+        assert len(reports) == BATCH
+
+
+@pytest.mark.parametrize(("func", "i"), differentiable_examples())
+def test_second_order_through_nested_duals(func, i):
+    # g(x) = f(sin(x)); the JVP of x -> JVP(g)(x; v) runs the function on nested duals.
+    f, inputs = prepare(func, CASES[func][i])
+    rng = np.random.default_rng(SEED)
+
+    def g(*xs):
+        return f(*(np.sin(x) for x in xs))
+
+    vs = tangents_for(inputs, rng)
+
+    def directional(*xs):
+        return jvp(g, xs, vs)[1]
+
+    check_jvp(directional, tuple(inputs), tangents_for(inputs, rng), complex_step=False)
+    check_jvp(directional, tuple(inputs), tangents_for(inputs, rng, (BATCH,)),
+              complex_step=False)
+
+
+@pytest.mark.parametrize(("func", "i"), differentiable_examples())
+def test_float32_stays_float32(func, i):
+    f, inputs = prepare(func, CASES[func][i])
+    rng = np.random.default_rng(SEED)
+    single = [np.float32(x) if np.ndim(x) == 0 else x.astype(np.float32) for x in inputs]
+    tangents = tuple(t.astype(np.float32) for t in tangents_for(single, rng))
+    expected = f(*single)
+    out, tangent = jvp(f, tuple(single), tangents)
+    assert np.result_type(expected) == np.float32
+    assert np.result_type(out) == np.float32
+    assert np.result_type(tangent) == np.float32
+    np.testing.assert_allclose(out, expected, rtol=1e-6)
+
+
+def test_matmul_operator_and_function_agree():
+    rng = np.random.default_rng(SEED)
+    for a, b in RULES[np.matmul].domain:
+        ta, tb = rng.standard_normal(np.shape(a)), rng.standard_normal(np.shape(b))
+        by_operator = jvp(lambda x, y: x @ y, (a, b), (ta, tb))
+        by_function = jvp(np.matmul, (a, b), (ta, tb))
+        np.testing.assert_array_equal(by_operator[0], by_function[0])
+        np.testing.assert_array_equal(by_operator[1], by_function[1])
+        np.testing.assert_allclose(by_function[1], ta @ b + a @ tb, rtol=1e-13, atol=1e-14)
+        check_jvp(lambda x, y: x @ y, (a, b), (rng.standard_normal((BATCH, *np.shape(a))),
+                                               rng.standard_normal((BATCH, *np.shape(b)))))
+
+
+# --- functions with plain results ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("func", "i"), plain_examples())
+def test_plain_results_equal_numpys(func, i):
+    f, inputs = prepare(func, CASES[func][i])
+    rng = np.random.default_rng(SEED)
+    expected = f(*inputs)
+    for batch in ((), (BATCH,)):
+        duals = [Dual(x, t) for x, t in zip(inputs, tangents_for(inputs, rng, batch), strict=True)]
+        result = f(*duals)
+        assert not contains_dual(result)
+        assert type(result) is type(expected)
+        assert result == expected
+
+
+def test_shape_and_ndim_are_plain():
+    x = Dual(np.ones((2, 3)), np.ones((4, 2, 3)))
+    assert np.shape(x) == (2, 3) and type(np.shape(x)) is tuple
+    assert np.ndim(x) == 2 and type(np.ndim(x)) is int
+    assert np.shape(Dual(1.5, 1.0)) == () and np.ndim(Dual(1.5, 1.0)) == 0
