@@ -1,0 +1,9 @@
+"""Dual implementations of NumPy functions (``__array_function__``), one module per family.
+
+Importing this package registers every implementation with
+:func:`dualdiff.register_function`, the same public decorator users call.
+"""
+
+from dualdiff.functions import joining, products, reductions, shape
+
+__all__ = ["joining", "products", "reductions", "shape"]
