@@ -57,6 +57,9 @@ import numpy as np
 
 import dualdiff
 
+sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
+import minimal_dual  # the benchmark's own floor reference, beside this file
+
 SCALAR_POINT = 0.7
 ELEMENTWISE_SIZES = (10**3, 10**5, 10**6)
 JACOBIAN_SIZES = (10, 100, 500)
@@ -394,7 +397,12 @@ def bench_scalar(report: Report, peers: dict[str, Any], settings: Settings) -> N
     f, f_math = make_scalar_formula(np), make_scalar_formula(math)
     value, slope = dualdiff.value_and_derivative(f, x)
     assert math.isclose(value, f_math(x), rel_tol=1e-12), (value, f_math(x))
-    contenders = {"dualdiff value_and_derivative": lambda: dualdiff.value_and_derivative(f, x)}
+    _, floor_slope = minimal_dual.value_and_derivative(f, x)
+    assert math.isclose(floor_slope, slope, rel_tol=1e-12), (floor_slope, slope)
+    contenders = {
+        "dualdiff value_and_derivative": lambda: dualdiff.value_and_derivative(f, x),
+        "floor: minimal untagged dual class": lambda: minimal_dual.value_and_derivative(f, x),
+    }
     contenders.update(peer_calls(report, peers, "scalar", slope, "scalar", x))
     baseline = ("plain float with math (baseline)", lambda: f_math(x))
     record_times(report, "scalar", f"x={x}", baseline, contenders, settings, settings.repeats)
