@@ -30,6 +30,7 @@ __all__ = ["main"]
 
 _PROG = "dualdiff"
 _EXIT_USAGE = 2
+_OPTIONS = frozenset({"-h", "--help", "--at", "--wrt", "--check", "--"})
 CHECK_SECONDS = 10.0
 """How long ``--check`` lets SymPy work before giving up (where signals allow)."""
 
@@ -37,8 +38,8 @@ _EPILOG = """\
 example:
   dualdiff "log(x1) + x1*x2 - sin(x2)" --at x1=2,x2=5
 
-An expression that starts with "-" must come after "--", as in
-  dualdiff --at x=1 -- "-x**2"
+Write an expression that starts with "-" in parentheses, as in "(-x**2)",
+or put it last, after "--": dualdiff --at x=1 -- "-x**2"
 """
 
 
@@ -55,8 +56,6 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         """Raise the error instead of printing the usage and exiting."""
-        if "required: EXPR" in message:
-            message += " (an expression that starts with '-' must follow '--')"
         raise _UsageError(message)
 
 
@@ -88,6 +87,21 @@ def _build_parser() -> _Parser:
         help="also print SymPy's derivative at the point and the difference",
     )
     return parser
+
+
+def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse the command line, with a hint for an expression that looks like an option."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = _build_parser()
+    try:
+        return parser.parse_args(argv)
+    except _UsageError as exc:
+        if "EXPR" in str(exc) and any(
+            arg.startswith("-") and arg.partition("=")[0] not in _OPTIONS for arg in argv
+        ):
+            hint = "write an expression that starts with '-' in parentheses, as in '(-x)'"
+            raise _UsageError(f"{exc} ({hint})") from None
+        raise
 
 
 def _split_names(text: str, option: str) -> list[str]:
@@ -181,11 +195,14 @@ def _as_real(number: object, what: str) -> float:
 def _time_limit(seconds: float) -> Iterator[None]:
     """Raise :class:`_SympyTimeoutError` if the block runs longer than ``seconds``.
 
-    The limit needs ``signal.setitimer`` and the main thread; elsewhere there is none.
+    The limit uses ``SIGALRM``, so it applies only in the main thread of a
+    Unix process where no other interval timer is running; elsewhere the
+    block runs without a limit.
     """
     if (
         not hasattr(signal, "setitimer")
         or threading.current_thread() is not threading.main_thread()
+        or signal.getitimer(signal.ITIMER_REAL)[0] > 0
     ):
         yield
         return
@@ -199,7 +216,7 @@ def _time_limit(seconds: float) -> Iterator[None]:
         yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        signal.signal(signal.SIGALRM, signal.SIG_DFL if previous is None else previous)
 
 
 def _sympy_partials(
@@ -222,6 +239,8 @@ def _sympy_partials_unlimited(
     import sympy  # noqa: PLC0415 - slow to import; only --check needs it
 
     expr, symbols = expression.to_sympy()
+    if expr.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo):
+        raise _UsageError("--check: sympy finds the expression undefined (nan or infinite)")
     subs = {symbols[name]: sympy.Float(value, 30) for name, value in point.items()}
     partials = []
     for name in names:
@@ -302,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
     0
     """
     try:
-        args = _build_parser().parse_args(argv)
+        args = _parse_args(argv)
     except SystemExit as exc:  # after --help; argparse's errors raise _UsageError
         return exc.code if isinstance(exc.code, int) else 0
     except _UsageError as exc:

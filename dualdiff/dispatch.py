@@ -201,6 +201,10 @@ def _fit(tangent: Any, ans: Any, batch: tuple[int, ...]) -> Any:
     return tangent
 
 
+def _as_numpy_constant(x: Any, dtype: np.dtype) -> Any:
+    return np.asarray(x, dtype=dtype)[()] if type(x) in _NUMBERS else x
+
+
 def _python_scalar(x: Any) -> Any:
     return x.item() if isinstance(x, np.generic) else x
 
@@ -270,9 +274,18 @@ def _binary(
         if tangent is None:
             tangent = zero_tangent(ans, batch_shape(x if x is not None else y))
         return make(ans, tangent, tag)
-    ans = evaluate(x_value, y_value)
     batch = batch_shape(x if x is not None else y)
-    tangent = _combine(partial_x, partial_y, x, y, x_value, y_value, ans, _ndim(ans))
+    try:
+        ans = evaluate(x_value, y_value)
+        tangent = _combine(partial_x, partial_y, x, y, x_value, y_value, ans, _ndim(ans))
+    except SCALAR_ERRORS:
+        # A Python-scalar constant met Python arithmetic in a partial (1 / 0.0): redo it
+        # with that constant as a NumPy value of the partner's dtype, for IEEE results.
+        dtype = np.result_type(strip(x_value), strip(y_value))
+        x_value, y_value = _as_numpy_constant(x_value, dtype), _as_numpy_constant(y_value, dtype)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            ans = evaluate(x_value, y_value)
+            tangent = _combine(partial_x, partial_y, x, y, x_value, y_value, ans, _ndim(ans))
     if tangent is None:
         return make(ans, zero_tangent(ans, batch), tag)
     return make(ans, _fit(tangent, ans, batch), tag)

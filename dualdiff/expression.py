@@ -465,7 +465,10 @@ class Expression:
 
         SymPy is imported here, only when this method is called.  A power
         of constants becomes a float (so ``(9**9999)**9999`` stays cheap); all
-        other numbers stay exact.
+        other numbers stay exact.  ``abs(u)`` becomes ``sqrt(u**2)`` and
+        ``cbrt(u)`` becomes ``u / (u**2)**(1/3)``: for real ``u`` these are the
+        same functions (except that the second is undefined at ``u = 0``), and
+        SymPy can differentiate them even where it cannot prove ``u`` real.
 
         Returns
         -------
@@ -521,9 +524,9 @@ def _sympy_table(sympy: Any) -> dict[str, Callable[..., Any]]:
         "log10": lambda x: sympy.log(x, 10),
         "log1p": lambda x: sympy.log(1 + x),
         "sqrt": sympy.sqrt,
-        "cbrt": lambda x: sympy.real_root(x, 3),
+        "cbrt": lambda x: x / (x**2) ** sympy.Rational(1, 3),  # real root, analytic form
         "square": lambda x: x**2,
-        "abs": sympy.Abs,
+        "abs": lambda x: sympy.sqrt(x**2),  # Abs(x) for a real symbol x
         "hypot": lambda x, y: sympy.sqrt(x**2 + y**2),
     }
 

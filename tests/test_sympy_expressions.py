@@ -9,7 +9,7 @@ with ``sympy.diff`` evaluated to 30 digits.
 import os
 
 import sympy as sp
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from dualdiff.testing import check_sympy
@@ -64,8 +64,18 @@ expressions = st.recursive(leaves, extend, max_leaves=6)
 coordinates = st.floats(min_value=-2.0, max_value=2.0, allow_nan=False, allow_subnormal=False)
 
 
+def _has_tie(expr, point):
+    """Whether a Max/Min compares equal arguments at the point (a kink: no derivative)."""
+    for node in expr.atoms(sp.Max, sp.Min):
+        values = [complex(arg.evalf(30, subs=point)) for arg in node.args]
+        if any(abs(a - b) <= 1e-9 * (1 + abs(a)) for i, a in enumerate(values) for b in values[:i]):
+            return True
+    return False
+
+
 @settings(max_examples=EXAMPLES, deadline=None)
 @given(expr=expressions, x=coordinates, y=coordinates)
 def test_random_expressions_match_sympy(expr, x, y):
+    assume(not _has_tie(expr, {X: x, Y: y}))
     report = check_sympy(expr, [X, Y], [x, y], rtol=1e-10, atol=1e-10)
     assert report.gradient.shape == (2,)
