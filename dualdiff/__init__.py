@@ -24,9 +24,11 @@ from dualdiff.api import (
 )
 from dualdiff.dispatch import register_function, register_ufunc
 from dualdiff.dual import Dual
+from dualdiff.trace import EvaluationTrace, trace
 
 __all__ = [
     "Dual",
+    "EvaluationTrace",
     "derivative",
     "gradient",
     "hessian",
@@ -35,6 +37,7 @@ __all__ = [
     "jvp",
     "register_function",
     "register_ufunc",
+    "trace",
     "value_and_derivative",
     "value_and_gradient",
     "value_and_hessian",

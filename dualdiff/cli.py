@@ -2,10 +2,13 @@
 
 Usage::
 
-    dualdiff EXPR --at x1=2,x2=5 [--wrt x1[,x2]] [--check]
+    dualdiff EXPR --at x1=2,x2=5 [--wrt x1[,x2]] [--check] [--trace]
 
 The gradient comes from dualdiff (forward mode); ``--check`` also prints the
-SymPy derivative at the point and the difference, for comparison.  Every user
+SymPy derivative at the point and the difference, for comparison, and
+``--trace`` the evaluation trace (:func:`dualdiff.trace`): every elementary
+operation with its value and tangent, the tangent seeded along the first
+``--wrt`` variable (or the first variable).  Every user
 error prints one line, ``dualdiff: error: <message>``, to stderr and gives
 exit status 2.
 """
@@ -25,12 +28,13 @@ import numpy as np
 
 from dualdiff import value_and_gradient
 from dualdiff.expression import Expression, ExpressionError, parse
+from dualdiff.trace import trace
 
 __all__ = ["main"]
 
 _PROG = "dualdiff"
 _EXIT_USAGE = 2
-_OPTIONS = frozenset({"-h", "--help", "--at", "--wrt", "--check", "--"})
+_OPTIONS = frozenset({"-h", "--help", "--at", "--wrt", "--check", "--trace", "--"})
 CHECK_SECONDS = 10.0
 """How long ``--check`` lets SymPy work before giving up (where signals allow)."""
 
@@ -85,6 +89,12 @@ def _build_parser() -> _Parser:
         "--check",
         action="store_true",
         help="also print SymPy's derivative at the point and the difference",
+    )
+    parser.add_argument(
+        "--trace",
+        action="store_true",
+        help="also print the evaluation trace: each operation with its value and tangent, "
+        "the tangent seeded along the first --wrt variable (default: the first variable)",
     )
     return parser
 
@@ -176,6 +186,40 @@ def _differentiate(expression: Expression, point: dict[str, float]) -> tuple[flo
     value = _as_real(value, "the value")
     partials = [_as_real(g, f"df/d{name}") for name, g in zip(names, gradient, strict=True)]
     return value, partials
+
+
+def _trace_lines(expression: Expression, point: dict[str, float], along: str | None) -> list[str]:
+    """Return the header and table of the evaluation trace with the tangent along ``along``."""
+    names = list(point)
+    function = expression.to_function(names)
+    seeds = tuple(1.0 if name == along else 0.0 for name in names)
+    try:
+        with np.errstate(all="ignore"):
+            evaluation = trace(function, tuple(point.values()), seeds, names=names)
+    except (ArithmeticError, ValueError) as exc:
+        raise _UsageError(f"cannot trace the expression at this point: {exc}") from None
+    if along is None:
+        header = "evaluation trace (no variables, so every tangent is 0):"
+    elif len(names) == 1:
+        header = f"evaluation trace, tangent seeded along {along} (d{along} = 1):"
+    else:
+        header = (
+            f"evaluation trace, tangent seeded along {along} "
+            f"(d{along} = 1, every other variable 0):"
+        )
+    table = evaluation.to_text(max_rows=None)
+    if not _printable(table):
+        table = evaluation.to_text(ascii=True, max_rows=None)
+    return [header, table]
+
+
+def _printable(text: str) -> bool:
+    """Whether standard output can encode ``text`` (else the trace is printed in ASCII)."""
+    try:
+        text.encode(getattr(sys.stdout, "encoding", None) or "ascii")
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return True
 
 
 def _as_real(number: object, what: str) -> float:
@@ -291,7 +335,10 @@ def _run(args: argparse.Namespace) -> list[str]:
     partial = dict(zip(point, gradient, strict=True))
     partials = [partial[name] for name in names]
     checks = _sympy_partials(expression, point, names) if args.check else None
-    return _format(value, names, partials, checks)
+    lines = _format(value, names, partials, checks)
+    if args.trace:
+        lines += ["", *_trace_lines(expression, point, names[0] if names else None)]
+    return lines
 
 
 def _fail(error: Exception) -> int:

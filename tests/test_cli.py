@@ -1,5 +1,6 @@
 """Tests of the command-line interface, dualdiff.cli and python -m dualdiff."""
 
+import io
 import re
 import subprocess
 import sys
@@ -247,3 +248,85 @@ HOSTILE = [
 def test_user_errors_give_one_line_and_exit_2(capsys, argv, fragment):
     message = assert_one_line_error(*run(capsys, *argv))
     assert fragment in message
+
+
+# --- --trace -----------------------------------------------------------------------------------
+
+TRACE_TABLE_2 = """\
+evaluation trace, tangent seeded along x1 (dx1 = 1, every other variable 0):
+name  operation  value      tangent
+----  ---------  ---------  -------
+v₋₁   x1         2          1
+v₀    x2         5          0
+v₁    ln v₋₁     0.693147   0.5
+v₂    v₋₁ \u00d7 v₀   10         5
+v₃    sin v₀     -0.958924  0
+v₄    v₁ + v₂    10.6931    5.5
+v₅    v₄ \u2212 v₃    11.6521    5.5
+y     v₅         11.6521    5.5
+"""
+
+
+def test_trace_follows_the_normal_output(capsys):
+    code, out, err = run(capsys, README, "--at", "x1=2,x2=5", "--trace")
+    assert code == 0
+    assert err == ""
+    normal, trace_text = out.split("\n\n")
+    assert normal + "\n" == "f = 11.652071455223084\ndf/dx1 = 5.5\ndf/dx2 = 1.7163378145367738\n"
+    assert trace_text == TRACE_TABLE_2  # Baydin et al. (2018), Table 2
+
+
+def test_trace_is_seeded_along_the_first_wrt_variable(capsys):
+    code, out, _ = run(capsys, README, "--at", "x1=2,x2=5", "--wrt", "x2,x1", "--trace")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[:3] == ["f = 11.652071455223084", "df/dx2 = 1.7163378145367738", "df/dx1 = 5.5"]
+    assert lines[4] == (
+        "evaluation trace, tangent seeded along x2 (dx2 = 1, every other variable 0):"
+    )
+    tangents = {line.split()[0]: line.split()[-1] for line in lines[7:]}
+    assert tangents["v₋₁"] == "0" and tangents["v₀"] == "1"
+    assert tangents["y"] == "1.71634"  # df/dx2, rounded
+
+
+def test_trace_with_check_and_one_variable(capsys):
+    code, out, _ = run(capsys, "x**2/3 - abs(x)", "--at", "x=-1.5", "--check", "--trace")
+    assert code == 0
+    lines = out.splitlines()
+    assert CHECK_LINE.match(lines[1])
+    assert lines[3] == "evaluation trace, tangent seeded along x (dx = 1):"
+    assert [line.split()[:2] for line in lines[6:]] == [
+        ["v₀", "x"],
+        ["v₁", "v₀^2"],
+        ["v₂", "|v₀|"],
+        ["v₃", "v₁"],
+        ["v₄", "v₃"],
+        ["y", "v₄"],
+    ]
+    assert lines[-1].split() == ["y", "v₄", "-0.75", "0"]
+
+
+def test_trace_of_a_constant_expression(capsys):
+    code, out, _ = run(capsys, "2**10 + pi", "--trace")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[2] == "evaluation trace (no variables, so every tangent is 0):"
+    assert lines[-1].split() == ["y", "1027.14", "1027.14", "0"]
+
+
+def test_trace_in_ascii_when_stdout_cannot_encode_it(monkeypatch):
+    buffer = io.BytesIO()
+    monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(buffer, encoding="ascii"))
+    code = main([README, "--at", "x1=2,x2=5", "--trace"])
+    sys.stdout.flush()
+    assert code == 0
+    out = buffer.getvalue().decode("ascii")
+    assert "v-1   x1         2          1" in out
+    assert "v2    v-1 * v0   10         5" in out
+    assert "v5    v4 - v3    11.6521    5.5" in out
+
+
+def test_help_mentions_trace(capsys):
+    code, out, _ = run(capsys, "--help")
+    assert code == 0
+    assert "--trace" in out
