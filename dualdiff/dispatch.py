@@ -9,18 +9,36 @@ differentiated and the older one is a constant (see :mod:`dualdiff.tags`).
 Python floats take a fast path through the ``math`` kernels; when a kernel
 raises where NumPy would return ``inf`` or ``nan`` the whole step is redone
 on ``numpy.float64``, so the fast path never changes a result.
+
+:func:`call_ufunc` is the general path behind ``__array_ufunc__``: every ufunc
+method (``__call__``, ``reduce``, ``accumulate``, ``reduceat``, ``outer``,
+``at``) and the keywords ``out``, ``where`` and ``dtype``.  :func:`nan_safe`
+switches the chain rule to give 0, not NaN, for a zero tangent times an
+infinite partial.
 """
 
 from __future__ import annotations
 
+import cmath
 from collections.abc import Callable
+from dataclasses import dataclass
+from types import TracebackType
 from typing import Any
 
 import numpy as np
 
 from dualdiff.dual import Dual, install_operators
 from dualdiff.elementary import REAL_KERNELS, SCALAR_ERRORS, evaluator, strip
-from dualdiff.rules import COMPOSED, PLAIN_VALUED, UFUNC_RULES, UfuncRule
+from dualdiff.rules import (
+    COMPOSED,
+    INTEGER_ARGUMENTS,
+    INTEGER_ONLY,
+    MULTI_OUTPUT,
+    NON_HOLOMORPHIC,
+    PLAIN_VALUED,
+    UFUNC_RULES,
+    UfuncRule,
+)
 
 RULES: dict[np.ufunc, UfuncRule] = {}
 """ufunc -> its row of the derivative table."""
@@ -30,6 +48,9 @@ EVALUATE: dict[np.ufunc, Callable[..., Any]] = {}
 
 PLAIN: frozenset[np.ufunc] = frozenset(PLAIN_VALUED)
 """Ufuncs that act on values and return plain (non-dual) results."""
+
+INTEGER_ARGUMENT_RULES: dict[np.ufunc, UfuncRule] = {}
+"""ufunc -> its row, for ufuncs with an integer argument (``rules.INTEGER_ARGUMENTS``)."""
 
 FUNCTIONS: dict[Callable[..., Any], Callable[..., Any]] = {}
 """NumPy function -> its dual implementation (``__array_function__``)."""
@@ -93,6 +114,27 @@ def register_ufunc(rule: UfuncRule) -> UfuncRule:
 for _rule in UFUNC_RULES:
     register_ufunc(_rule)
 
+for _rule in INTEGER_ARGUMENTS:
+    INTEGER_ARGUMENT_RULES[_rule.ufunc] = _rule
+    EVALUATE[_rule.ufunc] = evaluator(_rule.ufunc)
+
+
+@dataclass
+class Settings:
+    """Run-time switches of the chain rule (one process-wide instance, :data:`SETTINGS`).
+
+    Attributes
+    ----------
+    nan_safe : bool
+        Whether a zero tangent times an infinite or NaN partial gives 0 (see
+        :func:`nan_safe`).
+    """
+
+    nan_safe: bool = False
+
+
+SETTINGS = Settings()
+
 
 def register_function(
     func: Callable[..., Any], *, examples: tuple[Any, ...]
@@ -116,10 +158,17 @@ def register_function(
 
     Examples
     --------
+    ``numpy.sinc`` written with operations dualdiff already differentiates
+    (valid away from 0, which these examples avoid):
+
     >>> import numpy as np
-    >>> @register_function(np.fliplr, examples=((np.ones((2, 3)),),))
-    ... def fliplr(a):
-    ...     return a[:, ::-1]
+    >>> from dualdiff import Dual
+    >>> @register_function(np.sinc, examples=((np.array([0.3, -1.2, 2.5]),),))
+    ... def sinc(x):
+    ...     return np.sin(np.pi * x) / (np.pi * x)
+    >>> round(np.sinc(Dual(0.5, 1.0)).tangent, 12)  # -4 / pi at 1/2
+    -1.273239544735
+    >>> _ = FUNCTIONS.pop(np.sinc), FUNCTION_EXAMPLES.pop(np.sinc)  # leave the registry as it was
     """
 
     def decorate(implementation: Callable[..., Any]) -> Callable[..., Any]:
@@ -135,8 +184,10 @@ def register_function(
 
 def is_operand(x: Any) -> bool:
     """Whether ``x`` may meet a dual number in arithmetic (as a constant or a dual)."""
-    if isinstance(x, Dual | int | float | complex | np.ndarray | np.generic):
-        return getattr(x, "dtype", np.float64).kind in "biufc"
+    if isinstance(x, int | float | complex):  # bool too
+        return True
+    if isinstance(x, Dual | np.ndarray | np.generic):
+        return x.dtype.kind in "biufc"
     return False
 
 
@@ -171,8 +222,10 @@ def batch_shape(x: Dual) -> tuple[int, ...]:
 def zero_tangent(value: Any, batch: tuple[int, ...] = ()) -> Any:
     """A zero tangent for ``value`` (with an optional batch axis)."""
     if not batch and type(value) in _SCALARS:
-        return value * 0
+        return 0.0 if type(value) is float else 0j  # not value * 0: nan * 0 is nan
     plain = strip(value)
+    if isinstance(plain, list | tuple):
+        plain = np.asarray(plain)
     return np.zeros(batch + np.shape(plain), dtype=np.result_type(plain))
 
 
@@ -187,10 +240,28 @@ def _lift(x: Dual, out_ndim: int) -> Any:
 
 
 def _scaled(partial: Any, tangent: Any) -> Any:
-    """``partial * tangent``, skipping the product for a partial of one."""
+    """``partial * tangent``, skipping the product for a partial of one.
+
+    The result never *is* an input's tangent array: ``out=`` and ``ufunc.at``
+    write tangents in place, which must not reach another dual number.
+    """
     if type(partial) is float and partial == 1.0:
-        return tangent
+        return tangent.copy() if type(tangent) is np.ndarray else tangent
+    if SETTINGS.nan_safe:
+        with np.errstate(invalid="ignore"):  # the 0 * inf it repairs
+            return _zero_where_tangent_is_zero(partial * tangent, tangent)
     return partial * tangent
+
+
+def _zero_where_tangent_is_zero(product: Any, tangent: Any) -> Any:
+    """``product`` with 0 where the tangent is 0 and the product NaN (``0 * inf``, ``0 * nan``)."""
+    if type(product) in _SCALARS:
+        return type(product)(0) if cmath.isnan(product) and tangent == 0 else product
+    lost = np.isnan(product) & (tangent == 0)
+    if not np.any(lost):
+        return product
+    fixed = np.where(lost, 0, product)
+    return fixed[()] if isinstance(fixed, np.ndarray) and fixed.ndim == 0 else fixed
 
 
 def _fit(tangent: Any, ans: Any, batch: tuple[int, ...]) -> Any:
@@ -221,6 +292,10 @@ def apply_unary(rule: UfuncRule, x: Dual) -> Dual:
     value = x.value
     partial = rule.partials[0]
     evaluate = EVALUATE[rule.ufunc]
+    complex_jvp = NON_HOLOMORPHIC.get(rule.ufunc)
+    if complex_jvp is not None and _is_complex(value):  # |z|, conj(z): no complex slope
+        ans = evaluate(value)
+        return make(ans, complex_jvp(value, x.tangent, ans), x.tag)
     if type(value) in _SCALARS:
         try:
             ans = evaluate(value)
@@ -237,6 +312,27 @@ def apply_unary(rule: UfuncRule, x: Dual) -> Dual:
     if type(partial) is float and partial == 0.0:
         return make(ans, zero_tangent(ans, batch_shape(x)), x.tag)
     return make(ans, _scaled(slope, x.tangent), x.tag)
+
+
+def _is_complex(value: Any) -> bool:
+    return type(value) is complex or np.iscomplexobj(strip(value))
+
+
+def apply_multi_output(ufunc: np.ufunc, x: Dual) -> tuple[Any, ...]:
+    """Apply a row of ``MULTI_OUTPUT``: each output gets its own partial (``None``: plain)."""
+    partials = MULTI_OUTPUT[ufunc][0]
+    outputs = ufunc(x.value)
+    batch = batch_shape(x)
+    results: list[Any] = []
+    for output, partial in zip(outputs, partials, strict=True):
+        if partial is None:
+            results.append(strip(output))
+        elif type(partial) is float and partial == 0.0:
+            results.append(make(output, zero_tangent(output, batch), x.tag))
+        else:
+            slope = partial if type(partial) is float else partial(x.value, outputs)
+            results.append(make(output, _fit(_scaled(slope, x.tangent), output, batch), x.tag))
+    return tuple(results)
 
 
 def apply_binary(rule: UfuncRule, x: Any, y: Any) -> Dual:
@@ -347,16 +443,18 @@ def _general_operator(rule: UfuncRule) -> tuple[Callable[..., Any], Callable[...
     return forward, reflected
 
 
-def binary_operator(ufunc: np.ufunc) -> tuple[Callable[..., Any], Callable[..., Any]]:
+def binary_operator(  # noqa: PLR0915 - flat on purpose: every call costs as much as the arithmetic
+    ufunc: np.ufunc,
+) -> tuple[Callable[..., Any], Callable[..., Any]]:
     """The forward and reflected operator methods of ``Dual`` for a binary ufunc."""
     rule = RULES[ufunc]
     kernel = REAL_KERNELS[ufunc]
     partial_x, partial_y = rule.partials
     kind_x, kind_y = _constant_kind(partial_x), _constant_kind(partial_y)
-    if "zero" in (kind_x, kind_y):  # (floor_divide) rare: no flat path needed
+    if "zero" in (kind_x, kind_y) or SETTINGS.nan_safe:  # (floor_divide) rare: no flat path
         return _general_operator(rule)
 
-    def forward(self: Dual, other: Any, modulo: Any = None) -> Any:
+    def forward(self: Dual, other: Any, modulo: Any = None) -> Any:  # noqa: PLR0912
         value, other_kind = self.value, type(other)
         if modulo is not None:  # only pow(x, y, z) passes a third argument
             _no_modulus(modulo)
@@ -424,6 +522,8 @@ def unary_operator(ufunc: np.ufunc) -> Callable[[Dual], Dual]:
     kernel = REAL_KERNELS[ufunc]
     partial = rule.partials[0]
     kind = _constant_kind(partial)
+    if SETTINGS.nan_safe:
+        kind = "zero"  # every call takes the general path, which checks for 0 * inf
 
     def method(self: Dual) -> Dual:
         value = self.value
@@ -462,7 +562,7 @@ def array_ufunc(self: Dual, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs
     return call_ufunc(ufunc, method, inputs, kwargs)
 
 
-_OPERANDS = frozenset({float, int, Dual, np.ndarray})
+_OPERANDS = frozenset({float, int, complex, Dual, np.ndarray})
 _FAST_UNARY: dict[np.ufunc, tuple[Callable[..., Any], Callable[..., Any]]] = {}
 
 
@@ -470,6 +570,8 @@ def _refresh_fast_unary(rule: UfuncRule) -> None:
     """Keep the flat path in step with the table (callable partials with a math kernel)."""
     _FAST_UNARY.pop(rule.ufunc, None)
     partial = rule.partials[0] if rule.partials else None
+    if SETTINGS.nan_safe:  # every call takes the general path, which checks for 0 * inf
+        return
     if rule.ufunc.nin == 1 and callable(partial) and rule.ufunc in REAL_KERNELS:
         _FAST_UNARY[rule.ufunc] = (REAL_KERNELS[rule.ufunc], partial)
 
@@ -482,29 +584,463 @@ for _rule in RULES.values():
 
 
 def call_ufunc(ufunc: np.ufunc, method: str, inputs: tuple[Any, ...], kwargs: dict) -> Any:
-    """Handle ``Dual.__array_ufunc__``."""
+    """Handle ``Dual.__array_ufunc__``: every ufunc method, with ``out``, ``where`` and ``dtype``.
+
+    ``where`` (of ``__call__`` and ``outer``) needs ``out``: NumPy leaves the
+    entries it skips undefined otherwise.  Those entries are computed and then
+    dropped, with floating-point warnings silenced.  ``dtype`` must be a
+    floating-point or complex type; the inputs are cast to it first.
+    """
     if ufunc in PLAIN:
-        return getattr(ufunc, method)(*(strip(x) for x in inputs), **kwargs)
-    if ufunc in COMPOSED and method == "__call__" and not kwargs:
+        return _call_plain(ufunc, method, inputs, kwargs)
+    if ufunc in _INTEGER_ONLY:
+        raise TypeError(
+            f"{_qualified(ufunc)} is defined for integers only, and a Dual holds "
+            "floating-point values"
+        )
+    handler = _METHODS.get(method)
+    if handler is None:
+        raise TypeError(
+            f"dualdiff does not differentiate the ufunc method {_qualified(ufunc)}.{method}"
+        )
+    kwargs = dict(kwargs)
+    out = kwargs.pop("out", None)
+    where = strip(kwargs.pop("where", True)) if method in ("__call__", "outer") else True
+    if isinstance(where, np.bool_) and where:
+        where = True
+    dtype = kwargs.pop("dtype", None)
+    if dtype is not None:
+        inputs = _cast_inputs(ufunc, method, inputs, dtype)
+    if where is not True and out is None:
+        raise TypeError(
+            f"{_qualified(ufunc)} with where= needs out=: NumPy leaves the entries where= "
+            "skips undefined"
+        )
+    if method != "at" and not any(type(x) is Dual for x in inputs):  # only out= holds a Dual
+        result = getattr(ufunc, method)(*inputs, **kwargs)
+    elif where is not True:
+        with np.errstate(all="ignore"):  # the skipped entries are computed, then dropped
+            result = handler(ufunc, inputs, kwargs)
+    else:
+        result = handler(ufunc, inputs, kwargs)
+    if out is None:
+        return result
+    return _store(ufunc, out, result, where)
+
+
+def _qualified(ufunc: np.ufunc) -> str:
+    """``numpy.sin``, or the bare name of a ufunc from elsewhere (SciPy's)."""
+    name = ufunc.__name__
+    return f"numpy.{name}" if getattr(np, name, None) is ufunc else name
+
+
+def _reject_arguments(ufunc: np.ufunc, method: str, kwargs: dict) -> None:
+    if kwargs:
+        where = _qualified(ufunc) + ("" if method == "__call__" else f".{method}")
+        raise TypeError(f"dualdiff does not support the arguments {sorted(kwargs)} of {where}")
+
+
+def _has_dual(x: Any) -> bool:
+    if isinstance(x, tuple | list):
+        return any(_has_dual(item) for item in x)
+    return type(x) is Dual
+
+
+def _call_plain(ufunc: np.ufunc, method: str, inputs: tuple[Any, ...], kwargs: dict) -> Any:
+    """A ufunc with plain (boolean) results acts on the values."""
+    if _has_dual(kwargs.get("out")):
+        raise TypeError(
+            f"{_qualified(ufunc)} returns booleans, which a Dual cannot hold; pass a plain "
+            "array as out"
+        )
+    return getattr(ufunc, method)(*(strip(x) for x in inputs), **kwargs)
+
+
+def _call(ufunc: np.ufunc, inputs: tuple[Any, ...], kwargs: dict) -> Any:
+    """``ufunc(*inputs)``: the chain rule of the ufunc's row."""
+    _reject_arguments(ufunc, "__call__", kwargs)
+    if ufunc in COMPOSED:
         return tuple(part(*inputs) for part in COMPOSED[ufunc][0])
-    rule = RULES.get(ufunc)
+    if ufunc in MULTI_OUTPUT:
+        return apply_multi_output(ufunc, *inputs)
+    rule = RULES.get(ufunc) or INTEGER_ARGUMENT_RULES.get(ufunc)
     if rule is None:
         raise TypeError(
-            f"dualdiff has no derivative rule for numpy.{ufunc.__name__}; register one with "
+            f"dualdiff has no derivative rule for {_qualified(ufunc)}; register one with "
             "dualdiff.register_ufunc"
-        )
-    if method != "__call__":
-        raise TypeError(
-            f"dualdiff does not differentiate the ufunc method numpy.{ufunc.__name__}.{method}"
-        )
-    if kwargs:
-        raise TypeError(
-            f"dualdiff does not support the arguments {sorted(kwargs)} of numpy.{ufunc.__name__} "
-            "on Duals"
         )
     if len(inputs) == 1:
         return apply_unary(rule, inputs[0])
     return apply_binary(rule, *inputs)
+
+
+def _outer(ufunc: np.ufunc, inputs: tuple[Any, ...], kwargs: dict) -> Any:
+    """``ufunc.outer(a, b)``: ``a`` gets a new axis per axis of ``b``; ``ufunc`` broadcasts."""
+    a, b = inputs
+    a = np.reshape(a, np.shape(strip(a)) + (1,) * np.ndim(strip(b)))
+    return _call(ufunc, (a, b), kwargs)
+
+
+# --- reductions and scans ----------------------------------------------------------------------
+
+_NO_INITIAL = object()
+
+
+def _axes(axis: Any, ndim: int) -> tuple[int, ...]:
+    """Non-negative axes (NumPy has already validated them on the values)."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = axis if isinstance(axis, tuple | list) else (axis,)
+    return tuple(int(a) % ndim for a in axes) if ndim else ()
+
+
+def _reduce(ufunc: np.ufunc, inputs: tuple[Any, ...], kwargs: dict) -> Dual:
+    """``ufunc.reduce``: sums, products, and the selected extremum."""
+    rule = _REDUCERS.get(ufunc)
+    if rule is None:
+        raise TypeError(
+            f"dualdiff differentiates the ufunc method reduce of {_REDUCER_NAMES} only, "
+            f"not {_qualified(ufunc)}.reduce"
+        )
+    (x,) = inputs
+    axis = kwargs.pop("axis", 0)
+    keepdims = kwargs.pop("keepdims", False)
+    where = strip(kwargs.pop("where", True))
+    initial = kwargs.pop("initial", _NO_INITIAL)
+    _reject_arguments(ufunc, "reduce", kwargs)
+    if type(initial) is Dual:
+        raise TypeError(
+            f"dualdiff does not differentiate initial= of {_qualified(ufunc)}.reduce; "
+            "combine the result with it instead"
+        )
+    options: dict[str, Any] = {"keepdims": keepdims, "where": where}
+    if initial is not _NO_INITIAL:
+        options["initial"] = initial
+    value = ufunc.reduce(x.value, axis=axis, **options)
+    axes = _axes(axis, np.ndim(strip(x.value)))
+    return make(value, rule(ufunc, x, axes, options), x.tag)
+
+
+def _shifted(axes: tuple[int, ...], x: Dual) -> tuple[int, ...]:
+    """Axes of the value, as axes of the tangent (behind a batch axis)."""
+    shift = len(batch_shape(x))
+    return tuple(a + shift for a in axes)
+
+
+def _linear_reduce(ufunc: np.ufunc, x: Dual, axes: tuple[int, ...], options: dict) -> Any:
+    # add, subtract: the same reduction of the tangent; initial= is a constant.
+    options = {**options, "initial": 0} if "initial" in options else options
+    return ufunc.reduce(x.tangent, axis=_shifted(axes, x), **options)
+
+
+def _product_reduce(ufunc: np.ufunc, x: Dual, axes: tuple[int, ...], options: dict) -> Any:
+    # sum over i of t_i times the product of all the other x_j, without dividing by x_i.
+    values, tangents, where = x.value, x.tangent, options["where"]
+    if where is not True:  # left-out entries count as 1, with no tangent
+        values, tangents = np.where(where, values, 1), np.where(where, tangents, 0)
+    batch = batch_shape(x)
+    ndim = np.ndim(strip(values))
+    kept = tuple(a for a in range(ndim) if a not in axes)
+    kept_shape = tuple(np.shape(strip(values))[a] for a in kept)
+    values = np.reshape(np.transpose(values, kept + axes), (*kept_shape, -1))
+    shift = len(batch)
+    order = tuple(range(shift)) + tuple(a + shift for a in kept + axes)
+    tangents = np.reshape(np.transpose(tangents, order), (*batch, *kept_shape, -1))
+    before = _exclusive_products(values)
+    after = _exclusive_products(values[..., ::-1])[..., ::-1]
+    tangent = np.add.reduce(before * after * tangents, axis=-1)
+    if "initial" in options:
+        tangent = options["initial"] * tangent
+    if options["keepdims"]:
+        full = tuple(1 if a in axes else n for a, n in enumerate(np.shape(strip(x.value))))
+        tangent = np.reshape(tangent, batch + full)
+    return tangent
+
+
+def _exclusive_products(values: Any) -> Any:
+    """Along the last axis: entry ``i`` is the product of the entries before ``i`` (1 first)."""
+    shape = np.shape(strip(values))
+    ones = np.ones((*shape[:-1], 1), dtype=np.result_type(strip(values)))
+    if shape[-1] == 0:
+        return values
+    return np.concatenate([ones, np.multiply.accumulate(values[..., :-1], axis=-1)], axis=-1)
+
+
+def _extremum_reduce(ufunc: np.ufunc, x: Dual, axes: tuple[int, ...], options: dict) -> Any:
+    # The selected entry gets the whole slope; entries tied with it (initial= included)
+    # share it evenly, as np.maximum splits a tie (see conventions).
+    value = x.value
+    best = ufunc.reduce(value, axis=axes, **{**options, "keepdims": True})
+    with np.errstate(invalid="ignore"):
+        chosen = (value == best) | (np.isnan(value) & np.isnan(best))
+    if options["where"] is not True:
+        chosen = chosen & options["where"]
+    count = np.add.reduce(chosen, axis=axes, keepdims=True)
+    if "initial" in options:
+        count = count + (best == options["initial"])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(count > 0, chosen / np.maximum(count, 1), 0)
+    share = share.astype(np.result_type(strip(value), np.float16))
+    return np.add.reduce(share * x.tangent, axis=_shifted(axes, x), keepdims=options["keepdims"])
+
+
+_REDUCERS: dict[np.ufunc, Callable[..., Any]] = {
+    np.add: _linear_reduce,
+    np.subtract: _linear_reduce,
+    np.multiply: _product_reduce,
+    np.maximum: _extremum_reduce,
+    np.minimum: _extremum_reduce,
+    np.fmax: _extremum_reduce,
+    np.fmin: _extremum_reduce,
+}
+_REDUCER_NAMES = ", ".join(f"numpy.{u.__name__}" for u in _REDUCERS)
+
+
+def _accumulate(ufunc: np.ufunc, inputs: tuple[Any, ...], kwargs: dict) -> Dual:
+    """``ufunc.accumulate``: running sums and running products."""
+    if ufunc not in (np.add, np.subtract, np.multiply):
+        raise TypeError(
+            "dualdiff differentiates the ufunc method accumulate of numpy.add, numpy.subtract "
+            f"and numpy.multiply only, not {_qualified(ufunc)}.accumulate"
+        )
+    (x,) = inputs
+    axis = kwargs.pop("axis", 0)
+    _reject_arguments(ufunc, "accumulate", kwargs)
+    value = ufunc.accumulate(x.value, axis=axis)
+    (axis,) = _shifted(_axes(axis, np.ndim(strip(x.value))), x)
+    if ufunc is not np.multiply:
+        return make(value, ufunc.accumulate(x.tangent, axis=axis), x.tag)
+    shift = len(batch_shape(x))
+    values = np.moveaxis(x.value, axis - shift, -1)
+    tangent = _running_product_tangent(values, np.moveaxis(x.tangent, axis, -1))
+    return make(value, np.moveaxis(tangent, -1, axis), x.tag)
+
+
+def _running_product_tangent(values: Any, tangents: Any) -> Any:
+    """Tangent of the running product along the last axis.
+
+    The pairs ``(x_i, t_i)`` are multiplied as dual numbers in a doubling scan
+    (``log2(n)`` steps), so no ``x_i`` is divided by and zeros are exact.
+    """
+    length = np.shape(strip(values))[-1]
+    step = 1
+    while step < length:
+        values_before = _from_earlier(values, step, 1)
+        tangents_before = _from_earlier(tangents, step, 0)
+        values, tangents = (
+            values * values_before,
+            tangents * values_before + values * tangents_before,
+        )
+        step *= 2
+    return tangents
+
+
+def _from_earlier(x: Any, step: int, fill: float) -> Any:
+    """``x`` moved ``step`` places along the last axis; the first ``step`` entries are ``fill``."""
+    shape = np.shape(strip(x))
+    pad = np.full((*shape[:-1], step), fill, dtype=np.result_type(strip(x)))
+    return np.concatenate([pad, x[..., :-step]], axis=-1)
+
+
+def _reduceat(ufunc: np.ufunc, inputs: tuple[Any, ...], kwargs: dict) -> Dual:
+    """``numpy.add.reduceat``: sums of slices, the same for the tangent."""
+    if ufunc is not np.add:
+        raise TypeError(
+            "dualdiff differentiates the ufunc method reduceat of numpy.add only, not "
+            f"{_qualified(ufunc)}.reduceat"
+        )
+    x, indices = inputs
+    if type(x) is not Dual or _has_dual(indices):
+        raise TypeError("numpy.add.reduceat takes a Dual array and plain integer indices")
+    axis = kwargs.pop("axis", 0)
+    _reject_arguments(ufunc, "reduceat", kwargs)
+    value = np.add.reduceat(x.value, indices, axis=axis)
+    (axis,) = _shifted(_axes(axis, np.ndim(strip(x.value))), x)
+    return make(value, np.add.reduceat(x.tangent, indices, axis=axis), x.tag)
+
+
+# --- in place: ufunc.at and out= ---------------------------------------------------------------
+
+
+def _at(ufunc: np.ufunc, inputs: tuple[Any, ...], kwargs: dict) -> None:
+    """``ufunc.at(a, index, b)`` for add, subtract, multiply: ``a``'s value and tangent in place."""
+    name = f"{_qualified(ufunc)}.at"
+    if ufunc not in (np.add, np.subtract, np.multiply) or len(inputs) != 3:
+        raise TypeError(
+            "dualdiff differentiates the ufunc method at of numpy.add, numpy.subtract and "
+            f"numpy.multiply with an operand only, not {name}"
+        )
+    _reject_arguments(ufunc, "at", kwargs)
+    target, index, operand = inputs
+    if type(target) is not Dual:
+        raise TypeError(
+            f"{name} would write a Dual into a plain array and lose its tangent; make the "
+            "target a Dual, or pass the operand's .value"
+        )
+    if _has_dual(index):
+        raise TypeError("a Dual cannot be used as an index; index with integers or .value")
+    if type(operand) is Dual and operand.tag > target.tag:
+        raise TypeError(f"{name} would write a Dual into an outer Dual and lose its tangent")
+    live = type(operand) is Dual and operand.tag == target.tag
+    shape = np.shape(strip(target.value))
+    positions = np.arange(int(np.prod(shape))).reshape(shape)[index]
+    flat = np.ravel(positions)
+    cells = np.unravel_index(flat, shape)
+    operand_value = operand.value if live else operand
+    b = np.reshape(np.broadcast_to(operand_value, positions.shape), (-1,))
+    batch = batch_shape(target)
+    if type(target.tangent) is np.ndarray and not target.tangent.flags.writeable:
+        target.tangent = target.tangent.copy()  # a broadcast view
+    db = _flat_tangent(operand, positions.shape, batch) if live else None
+    target.value = _holding(target.value, b)
+    if ufunc is not np.multiply:  # linear: the same update of the tangent
+        ufunc.at(target.value, cells, b)
+        if db is not None:
+            target.tangent = _holding(target.tangent, db)
+            ufunc.at(target.tangent, _batched(cells, batch), db)
+        return
+    # d(a * b) = da * b + a * db: each round updates every cell at most once, so the a of a
+    # cell hit several times is the product so far.
+    rank = _occurrence(flat)
+    for r in range(int(rank.max(initial=-1)) + 1):
+        chosen = rank == r
+        round_cells = tuple(c[chosen] for c in cells)
+        factor = b[chosen]
+        before = target.value[round_cells]
+        target.tangent = _holding(target.tangent, factor)
+        np.multiply.at(target.tangent, _batched(round_cells, batch), factor)
+        if db is not None:
+            update = before * db[..., chosen]
+            target.tangent = _holding(target.tangent, update)
+            np.add.at(target.tangent, _batched(round_cells, batch), update)
+        np.multiply.at(target.value, round_cells, factor)
+
+
+def _holding(part: Any, update: Any) -> Any:
+    """A plain value or tangent made a Dual of ``update``'s (older) tag, if ``update`` is one.
+
+    Writing an outer derivative's dual number into a plain part would drop its
+    tangent, so the part becomes a new dual number (zero tangent) first; it is
+    then no longer a view of what it was.
+    """
+    if type(update) is Dual and type(part) is not Dual:
+        return make(np.array(part), zero_tangent(part, batch_shape(update)), update.tag)
+    return part
+
+
+def _batched(cells: tuple[Any, ...], batch: tuple[int, ...]) -> tuple[Any, ...]:
+    return (slice(None), *cells) if batch else cells
+
+
+def _flat_tangent(operand: Dual, shape: tuple[int, ...], batch: tuple[int, ...]) -> Any:
+    """The operand's tangent broadcast to ``shape`` (behind the batch axis) and flattened."""
+    tangent = operand.tangent
+    core = np.shape(strip(operand.value))
+    if batch:
+        tangent = np.reshape(tangent, batch + (1,) * (len(shape) - len(core)) + core)
+    return np.reshape(np.broadcast_to(tangent, batch + shape), (*batch, -1))
+
+
+def _occurrence(positions: np.ndarray) -> np.ndarray:
+    """For each entry, how many earlier entries name the same position (0 for the first)."""
+    order = np.argsort(positions, kind="stable")
+    ordered = positions[order]
+    starts = np.ones(len(ordered), dtype=bool)
+    starts[1:] = ordered[1:] != ordered[:-1]
+    first = np.maximum.accumulate(np.where(starts, np.arange(len(ordered)), 0))
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(ordered)) - first
+    return rank
+
+
+def _store(ufunc: np.ufunc, out: tuple[Any, ...], result: Any, where: Any) -> Any:
+    """Write the result(s) into ``out`` (NumPy passes a tuple, one entry per output)."""
+    results = result if isinstance(result, tuple) else (result,)
+    stored = tuple(
+        r if target is None else _write(ufunc, target, r, where)
+        for target, r in zip(out, results, strict=True)
+    )
+    return stored if isinstance(result, tuple) else stored[0]
+
+
+def _write(ufunc: np.ufunc, target: Any, source: Any, where: Any) -> Any:
+    """Write ``source`` into ``target`` where ``where`` holds; a Dual target gets both parts."""
+    if type(target) is not Dual:
+        if type(source) is Dual:
+            raise TypeError(
+                f"out= of {_qualified(ufunc)} is a plain array: writing a Dual into it would "
+                "lose its tangent; pass a Dual as out, or compute on .value"
+            )
+        np.copyto(target, source, where=where, casting="same_kind")
+        return target
+    batch = batch_shape(target)
+    if type(source) is Dual and source.tag > target.tag:
+        raise TypeError(
+            f"out= of {_qualified(ufunc)} is a Dual of an outer derivative: writing the "
+            "result into it would lose the inner tangent"
+        )
+    if type(source) is Dual and source.tag == target.tag:
+        if batch_shape(source) != batch:
+            raise TypeError(
+                f"out= of {_qualified(ufunc)} carries {batch or 'no'} batch of tangents, the "
+                f"result {batch_shape(source) or 'none'}"
+            )
+        value, tangent = source.value, source.tangent
+    else:  # a constant to the target's derivative
+        value, tangent = source, zero_tangent(source, batch)
+    target.value = _write_part(ufunc, target.value, value, where)
+    target.tangent = _write_part(ufunc, target.tangent, tangent, where)
+    return target
+
+
+def _write_part(ufunc: np.ufunc, part: Any, source: Any, where: Any) -> Any:
+    """A value or tangent with ``source`` written in: in place where it is a writable array."""
+    part = _holding(part, source)
+    if type(part) is Dual or (type(part) is np.ndarray and part.flags.writeable):
+        return _write(ufunc, part, source, where)
+    dtype = np.result_type(part)
+    if not np.can_cast(np.result_type(source), dtype, casting="same_kind"):
+        raise TypeError(f"out= of {_qualified(ufunc)} cannot hold {np.result_type(source)}")
+    fresh = source if where is True else np.where(where, source, part)
+    fresh = np.array(np.broadcast_to(fresh, np.shape(part)), dtype=dtype)  # a new, writable array
+    if type(part) in _SCALARS:
+        return fresh.item()
+    return fresh if isinstance(part, np.ndarray) else fresh[()]
+
+
+def _cast_inputs(
+    ufunc: np.ufunc, method: str, inputs: tuple[Any, ...], dtype: Any
+) -> tuple[Any, ...]:
+    """The inputs cast to ``dtype=`` (floating-point only); integer arguments stay integers."""
+    dtype = np.dtype(dtype)
+    if dtype.kind not in "fc":
+        raise TypeError(
+            f"dualdiff differentiates floating-point results; {_qualified(ufunc)} got "
+            f"dtype={dtype}"
+        )
+    if method in ("reduce", "accumulate", "reduceat"):
+        return (_cast(inputs[0], dtype), *inputs[1:])
+    if ufunc in INTEGER_ARGUMENT_RULES:
+        return tuple(x if np.result_type(strip(x)).kind in "biu" else _cast(x, dtype)
+                     for x in inputs)
+    return tuple(_cast(x, dtype) for x in inputs)
+
+
+def _cast(x: Any, dtype: np.dtype) -> Any:
+    if type(x) is Dual:
+        return make(_cast(x.value, dtype), _cast(x.tangent, dtype), x.tag)
+    return np.asarray(x, dtype=dtype)[()]
+
+
+_METHODS: dict[str, Callable[[np.ufunc, tuple[Any, ...], dict], Any]] = {
+    "__call__": _call,
+    "outer": _outer,
+    "reduce": _reduce,
+    "accumulate": _accumulate,
+    "reduceat": _reduceat,
+    "at": _at,
+}
+_INTEGER_ONLY = frozenset(INTEGER_ONLY)
 
 
 def call_function(func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict) -> Any:
@@ -533,6 +1069,89 @@ def getitem(x: Dual, index: Any) -> Dual:
     rest = (slice(None),) if any(i is Ellipsis for i in index) else (Ellipsis, slice(None))
     tangent = np.moveaxis(np.moveaxis(x.tangent, 0, -1)[(*index, *rest)], -1, 0)
     return make(value, tangent, x.tag)
+
+
+# --- the NaN-safe switch -----------------------------------------------------------------------
+
+
+def set_nan_safe(enabled: bool) -> None:
+    """Switch NaN-safe tangents on or off for the whole process (see :func:`nan_safe`).
+
+    While on, every operation takes the general path, where the product of a
+    partial and a tangent is checked; the scalar fast paths are reinstalled
+    when it is switched off, so they cost nothing extra while it is off.
+    """
+    SETTINGS.nan_safe = bool(enabled)
+    for rule in RULES.values():
+        _refresh_fast_unary(rule)
+    install_operators()
+
+
+class NanSafe:
+    """The setting made by :func:`nan_safe`; as a context manager it restores the previous one."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.previous = SETTINGS.nan_safe
+        self.enabled = bool(enabled)
+        set_nan_safe(self.enabled)
+
+    def __enter__(self) -> NanSafe:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        set_nan_safe(self.previous)
+
+    def __repr__(self) -> str:
+        return f"nan_safe({self.enabled})"
+
+
+def nan_safe(enabled: bool = True) -> NanSafe:
+    """Make a zero tangent times an infinite or NaN partial give 0 instead of NaN.
+
+    IEEE arithmetic makes ``0 * inf`` NaN, so by default
+    ``derivative(lambda x: np.sqrt(x**2), 0.0)`` is NaN: the tangent of
+    ``x**2`` at 0 is 0 and the slope of ``sqrt`` there is infinite.  In
+    NaN-safe mode that product is 0 (the convention of measure theory), so
+    the derivative is 0.  A nonzero tangent times an infinite partial stays
+    infinite; only zero tangents are treated.  The switch covers every
+    elementwise rule (ufuncs, operators, SciPy's ufuncs); it is process-wide,
+    not per thread.
+
+    Parameters
+    ----------
+    enabled : bool, optional
+        Switch on (default) or off.
+
+    Returns
+    -------
+    NanSafe
+        The switch takes effect at once; used in a ``with`` statement it
+        restores the previous setting on exit.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import dualdiff
+    >>> f = lambda x: np.sqrt(x**2)
+    >>> dualdiff.derivative(f, 0.0)
+    nan
+    >>> with dualdiff.nan_safe():
+    ...     dualdiff.derivative(f, 0.0)
+    0.0
+    >>> dualdiff.derivative(f, 0.0)  # restored
+    nan
+    """
+    return NanSafe(enabled)
+
+
+def is_nan_safe() -> bool:
+    """Whether NaN-safe tangents are on (see :func:`nan_safe`)."""
+    return SETTINGS.nan_safe
 
 
 install_operators()

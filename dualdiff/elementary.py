@@ -142,6 +142,9 @@ REAL_KERNELS: dict[np.ufunc, Callable[..., Any]] = {
     np.fmin: _fmin,
     np.copysign: math.copysign,
     np.heaviside: _heaviside,
+    np.conjugate: lambda x: x,
+    np.nextafter: math.nextafter,
+    np.ldexp: math.ldexp,
 }
 
 # ufunc -> kernel for Python complex numbers (holomorphic functions only).
@@ -187,7 +190,9 @@ def evaluator(ufunc: np.ufunc) -> Callable[..., Any]:
     callable
         Takes ``ufunc.nin`` positional values.  On Python floats (or complex
         numbers) it calls the ``math`` (``cmath``) kernel, which may raise
-        one of :data:`SCALAR_ERRORS`; on anything else it calls ``ufunc``.
+        one of :data:`SCALAR_ERRORS` (a ufunc without a ``math`` kernel, such
+        as SciPy's, still returns a Python float); on anything else it calls
+        ``ufunc``.
 
     Examples
     --------
@@ -195,7 +200,7 @@ def evaluator(ufunc: np.ufunc) -> Callable[..., Any]:
     >>> type(sin(0.5)).__name__, type(sin(np.array([0.5]))).__name__
     ('float', 'ndarray')
     """
-    real = REAL_KERNELS.get(ufunc, ufunc)
+    real = REAL_KERNELS.get(ufunc) or _returning_python_numbers(ufunc)
     complex_ = COMPLEX_KERNELS.get(ufunc, ufunc)
     if ufunc.nin == 1:
 
@@ -220,6 +225,17 @@ def evaluator(ufunc: np.ufunc) -> Callable[..., Any]:
 
     evaluate_binary.__name__ = ufunc.__name__
     return evaluate_binary
+
+
+def _returning_python_numbers(ufunc: np.ufunc) -> Callable[..., Any]:
+    """The ufunc as a kernel for Python floats (no ``math`` twin): it returns a Python float."""
+
+    def kernel(*args: Any) -> Any:
+        result = ufunc(*args)
+        return result.item() if isinstance(result, np.generic) else result  # object loops too
+
+    kernel.__name__ = ufunc.__name__
+    return kernel
 
 
 _REAL_PAIRS = frozenset({(float, float), (float, int), (int, float)})
@@ -260,3 +276,5 @@ trunc = evaluator(np.trunc)
 power = evaluator(np.power)
 hypot = evaluator(np.hypot)
 exp2 = evaluator(np.exp2)
+conj = evaluator(np.conjugate)
+ldexp = evaluator(np.ldexp)

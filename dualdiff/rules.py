@@ -24,11 +24,13 @@ from typing import Any
 import numpy as np
 
 from dualdiff.elementary import (
+    conj,
     cos,
     cosh,
     exp,
     exp2,
     floor,
+    ldexp,
     log,
     power,
     sign,
@@ -189,6 +191,7 @@ UFUNC_RULES: tuple[UfuncRule, ...] = (
     unary(np.radians,    DEGREE,                                      REAL,      lambda sp, x: x * sp.pi / 180),
     unary(np.rad2deg,    1 / DEGREE,                                  REAL,      lambda sp, x: x * 180 / sp.pi),
     unary(np.degrees,    1 / DEGREE,                                  REAL,      lambda sp, x: x * 180 / sp.pi),
+    unary(np.conjugate,  1.0,                                         REAL,      "conjugate"),  # complex: NON_HOLOMORPHIC
     binary(np.add,       (1.0, 1.0),                                  PAIRS,     lambda sp, x, y: x + y),
     binary(np.subtract,  (1.0, -1.0),                                 PAIRS,     lambda sp, x, y: x - y),
     # --- products and quotients ---------------------------------------------------------------
@@ -250,6 +253,9 @@ UFUNC_RULES: tuple[UfuncRule, ...] = (
     unary(np.rint,       ZERO,                                        NON_INTEGER, lambda sp, x: sp.floor(x + sp.Rational(1, 2))),
     binary(np.floor_divide, (ZERO, ZERO),                             RATIOS,    lambda sp, x, y: sp.floor(x / y)),
     binary(np.heaviside, (ZERO, ZERO),                                RATIOS,    lambda sp, x, y: sp.Heaviside(x, y)),
+    unary(np.spacing,    ZERO,                                        NON_INTEGER),  # jumps at powers of 2
+    # --- one step to the next float: x moves, the direction y only picks the side ------------
+    binary(np.nextafter, (1.0, ZERO),                                 PAIRS),
 )
 # fmt: on
 
@@ -264,3 +270,46 @@ PLAIN_VALUED: tuple[np.ufunc, ...] = (
     np.logical_and, np.logical_or, np.logical_xor, np.logical_not,
 )  # fmt: skip
 """Ufuncs whose output is not differentiable data (booleans): they act on the values."""
+
+INTEGER_ARGUMENTS: tuple[UfuncRule, ...] = (
+    # ldexp(x, e) = x * 2**e: the exponent is an integer, so it is never differentiated; the
+    # row lives outside UFUNC_RULES, whose tests treat every argument as a float.
+    binary(np.ldexp, (lambda x, e, ans: ldexp(1.0, e), ZERO), ((0.7, 3), (-2.5, -2), (1e-3, 10), (60.0, 0))),
+)
+"""Rows of ufuncs with an integer argument besides the differentiable float one."""
+
+MULTI_OUTPUT: dict[np.ufunc, tuple[tuple[Partial | None, ...], tuple[Any, ...]]] = {
+    # (fractional part, integral part) = (x - trunc(x), trunc(x)): slopes 1 and 0.
+    np.modf:  ((1.0, ZERO), NON_INTEGER),
+    # (mantissa, exponent) with x = mantissa * 2**exponent: the mantissa's slope is
+    # 2**-exponent; the exponent is an integer, returned plain (None).
+    np.frexp: ((lambda x, outputs: ldexp(1.0, -outputs[1]), None), NON_INTEGER),
+}  # fmt: skip
+"""One-argument ufuncs with several outputs: one partial per output (``partial(x, outputs)``)."""
+
+
+def _abs_jvp(z: Any, dz: Any, ans: Any) -> Any:
+    # d|z| = Re(conj(z) dz) / |z|, and 0 at z == 0 like abs at a real 0.
+    return _divide_or_zero(np.real(conj(z) * dz), ans)
+
+
+def _sign_jvp(z: Any, dz: Any, ans: Any) -> Any:
+    # sign(z) = s = z / |z| turns with the angle: ds = i s Im(conj(s) dz) / |z|; 0 at z == 0.
+    return _divide_or_zero(1j * ans * np.imag(conj(ans) * dz), np.absolute(z))
+
+
+NON_HOLOMORPHIC: dict[np.ufunc, Callable[[Any, Any, Any], Any]] = {
+    np.absolute:  _abs_jvp,
+    np.conjugate: lambda z, dz, ans: conj(dz),
+    np.sign:      _sign_jvp,
+}  # fmt: skip
+"""Ufuncs that are not holomorphic on complex values: ``jvp(z, dz, ans)`` gives the output
+tangent directly, since it is real-linear in ``dz`` but no complex number times ``dz``."""
+
+INTEGER_ONLY: tuple[np.ufunc, ...] = tuple(
+    ufunc for ufunc in (
+        np.bitwise_and, np.bitwise_or, np.bitwise_xor, np.invert, np.left_shift, np.right_shift,
+        np.gcd, np.lcm, getattr(np, "bitwise_count", None),
+    ) if ufunc is not None
+)  # fmt: skip
+"""Ufuncs defined for integers only: a dual number holds floats, so they raise ``TypeError``."""
