@@ -96,6 +96,16 @@ class Dual:
         """The transpose, as ``ndarray.T``."""
         return np.transpose(self)
 
+    @property
+    def real(self) -> Dual:
+        """The real part, as ``ndarray.real`` (a Dual; see ``numpy.real``)."""
+        return np.real(self)
+
+    @property
+    def imag(self) -> Dual:
+        """The imaginary part, as ``ndarray.imag`` (a Dual; see ``numpy.imag``)."""
+        return np.imag(self)
+
     def __len__(self) -> int:
         if self.ndim == 0:
             raise TypeError("len() of a scalar Dual")
@@ -108,6 +118,31 @@ class Dual:
 
     def __getitem__(self, index: Any) -> Dual:
         return _dispatch.getitem(self, index)
+
+    def __setitem__(self, index: Any, item: Any) -> None:
+        """Write ``item`` at ``index``: its value into the value, its tangent into the tangent.
+
+        ``item`` may be a number, an array (a constant: zero tangent) or a
+        Dual of this tag or an older one (older duals are constants here, and
+        the value becomes a dual number of their tag to keep their tangents).
+        A Dual of a newer tag cannot be written (``TypeError``).
+
+        Value and tangent are written in place, as NumPy writes arrays, so a
+        write through a view (``x[0][1] = d``) reaches the Dual it views, value
+        and tangent alike.  A read-only tangent (``np.broadcast_to`` and
+        ``np.where`` return read-only views) is copied first; a read-only
+        value raises, as in NumPy.  No operation hands one dual number's
+        tangent array to another whose value it is not a view of (``x + 1``
+        copies the tangent), so a write never reaches an unrelated tangent.
+        """
+        if type(item) is Dual and item.tag > self.tag:
+            raise TypeError(
+                "cannot write a Dual of a newer derivative into an array of an older one: the "
+                "newer perturbation has no place in it.  Build the array inside the newer "
+                "derivative (e.g. out = x * 0 or np.copy(x) for the newer x), or np.stack the "
+                "elements"
+            )
+        _write(self, _index_tuple(index), item, 0)
 
     # --- NumPy protocols ---------------------------------------------------------------------
     def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
@@ -215,6 +250,213 @@ class Dual:
         if len(axes) == 1:
             axes = axes[0]
         return np.transpose(self, axes or None)
+
+    def astype(self, dtype: Any, order: str = "K", casting: str = "unsafe", subok: bool = True,
+               copy: bool = True) -> Dual:
+        """Cast to a float or complex ``dtype``, as ``ndarray.astype`` (the layout is NumPy's).
+
+        Other dtypes raise ``TypeError``: integers and booleans carry no
+        tangent.
+        """
+        from dualdiff.functions.shape import astype  # noqa: PLC0415 - it imports this module
+
+        if not np.can_cast(self.dtype, dtype, casting):
+            raise TypeError(f"cannot cast a Dual from {self.dtype} to {np.dtype(dtype)} "
+                            f"according to the rule {casting!r}")
+        return astype(self, dtype, copy=copy)
+
+    def copy(self, order: str = "C") -> Dual:
+        """An independent copy, as ``numpy.copy``."""
+        return np.copy(self, order=order)
+
+    def flatten(self, order: str = "C") -> Dual:
+        """A flattened copy, as ``ndarray.flatten``."""
+        return np.copy(np.ravel(self, order=order))
+
+    def fill(self, value: Any) -> None:
+        """Set every element to ``value`` (a number or a scalar Dual), in place."""
+        self[...] = value
+
+    def max(self, axis: Any = None, out: Any = None, keepdims: bool = False, initial: Any = None,
+            where: Any = None) -> Dual:
+        """The maximum, as ``numpy.max``."""
+        return np.max(self, **_given(axis=axis, out=out, keepdims=keepdims, initial=initial,
+                                     where=where))
+
+    def min(self, axis: Any = None, out: Any = None, keepdims: bool = False, initial: Any = None,
+            where: Any = None) -> Dual:
+        """The minimum, as ``numpy.min``."""
+        return np.min(self, **_given(axis=axis, out=out, keepdims=keepdims, initial=initial,
+                                     where=where))
+
+    def clip(self, min: Any = None, max: Any = None, out: Any = None, **kwargs: Any) -> Dual:
+        """Limit the values, as ``numpy.clip``."""
+        return np.clip(self, min, max, **_given(out=out, **kwargs))
+
+    def prod(self, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False,
+             initial: Any = None, where: Any = None) -> Dual:
+        """The product of elements, as ``numpy.prod``."""
+        return np.prod(self, **_given(axis=axis, dtype=dtype, out=out, keepdims=keepdims,
+                                      initial=initial, where=where))
+
+    def cumsum(self, axis: Any = None, dtype: Any = None, out: Any = None) -> Dual:
+        """Cumulative sums, as ``numpy.cumsum``."""
+        return np.cumsum(self, **_given(axis=axis, dtype=dtype, out=out))
+
+    def std(self, axis: Any = None, dtype: Any = None, out: Any = None, ddof: float = 0,
+            keepdims: bool = False, **kwargs: Any) -> Dual:
+        """The standard deviation, as ``numpy.std``."""
+        return np.std(self, **_given(axis=axis, dtype=dtype, out=out, ddof=ddof,
+                                     keepdims=keepdims, **kwargs))
+
+    def var(self, axis: Any = None, dtype: Any = None, out: Any = None, ddof: float = 0,
+            keepdims: bool = False, **kwargs: Any) -> Dual:
+        """The variance, as ``numpy.var``."""
+        return np.var(self, **_given(axis=axis, dtype=dtype, out=out, ddof=ddof,
+                                     keepdims=keepdims, **kwargs))
+
+    def argmax(self, axis: Any = None, out: Any = None, *, keepdims: bool = False) -> Any:
+        """Indices of the maxima (plain), as ``numpy.argmax``."""
+        return np.argmax(self, **_given(axis=axis, out=out, keepdims=keepdims))
+
+    def argmin(self, axis: Any = None, out: Any = None, *, keepdims: bool = False) -> Any:
+        """Indices of the minima (plain), as ``numpy.argmin``."""
+        return np.argmin(self, **_given(axis=axis, out=out, keepdims=keepdims))
+
+    def argsort(self, axis: Any = -1, kind: Any = None, order: Any = None, *,
+                stable: Any = None) -> Any:
+        """Indices that sort the values (plain), as ``numpy.argsort``."""
+        return np.argsort(self, axis, **_given(kind=kind, order=order, stable=stable))
+
+    def sort(self, axis: Any = -1, kind: Any = None, order: Any = None, *,
+             stable: Any = None) -> None:
+        """Sort in place, as ``ndarray.sort``: ``numpy.sort``, written back into ``x[...]``."""
+        self[...] = np.sort(self, axis, **_given(kind=kind, order=order, stable=stable))
+
+    def squeeze(self, axis: Any = None) -> Dual:
+        """Remove axes of length one, as ``numpy.squeeze``."""
+        return np.squeeze(self, axis=axis)
+
+    def swapaxes(self, axis1: int, axis2: int) -> Dual:
+        """Interchange two axes, as ``numpy.swapaxes``."""
+        return np.swapaxes(self, axis1, axis2)
+
+    def take(self, indices: Any, axis: Any = None, out: Any = None, mode: str = "raise") -> Dual:
+        """Elements at ``indices``, as ``numpy.take``."""
+        return np.take(self, indices, axis=axis, mode=mode, **_given(out=out))
+
+    def compress(self, condition: Any, axis: Any = None, out: Any = None) -> Dual:
+        """Slices where ``condition`` holds, as ``numpy.compress``."""
+        return np.compress(condition, self, axis=axis, **_given(out=out))
+
+    def repeat(self, repeats: Any, axis: Any = None) -> Dual:
+        """Repeat elements, as ``numpy.repeat``."""
+        return np.repeat(self, repeats, axis=axis)
+
+    def diagonal(self, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Dual:
+        """A diagonal, as ``numpy.diagonal``."""
+        return np.diagonal(self, offset, axis1, axis2)
+
+    def trace(self, offset: int = 0, axis1: int = 0, axis2: int = 1, dtype: Any = None,
+              out: Any = None) -> Dual:
+        """The sum along a diagonal, as ``numpy.trace``."""
+        return np.trace(self, offset, axis1, axis2, **_given(dtype=dtype, out=out))
+
+    def conj(self) -> Dual:
+        """The complex conjugate, as ``numpy.conjugate``."""
+        return np.conjugate(self)
+
+    conjugate = conj
+
+    def tolist(self) -> list[Any]:
+        """Refused: a list of Python numbers would drop the tangent (``TypeError``)."""
+        raise TypeError(_LOST.format(what="Dual.tolist()"))
+
+    def item(self, *args: Any) -> Any:
+        """Refused: a Python number would drop the tangent (``TypeError``); index with ``x[i]``."""
+        raise TypeError(_LOST.format(what="Dual.item()"))
+
+
+def _given(**kwargs: Any) -> dict[str, Any]:
+    """The keyword arguments that were given (not ``None``), to pass on to NumPy."""
+    return {key: value for key, value in kwargs.items() if value is not None}
+
+
+# --- writing into a Dual array ---------------------------------------------------------------
+# ``x[index] = item`` writes the item's value into x's value and its tangent into x's tangent.
+# A tangent has a leading batch axis the index does not address, and in nested differentiation
+# the fields being written are themselves dual numbers whose leading axes are such batch axes
+# of an outer tangent: ``lead`` counts the leading axes the index skips.  The item always
+# carries those leading axes explicitly (of length one where it broadcasts).
+
+
+def _index_tuple(index: Any) -> tuple[Any, ...]:
+    index = index if isinstance(index, tuple) else (index,)
+    if any(type(i) is Dual for i in index):
+        raise TypeError("a Dual cannot be used as an index; index with integers or .value")
+    return index
+
+
+def _past(index: tuple[Any, ...], lead: int) -> tuple[Any, ...]:
+    """``index`` for an array whose ``lead`` leading axes were moved to the end."""
+    if not lead:
+        return index
+    rest = (slice(None),) * lead
+    return (*index, *rest) if any(i is Ellipsis for i in index) else (*index, Ellipsis, *rest)
+
+
+def _to_end(array: Any, lead: int) -> Any:
+    """A view of ``array`` with its ``lead`` leading axes moved to the end."""
+    if not lead or np.ndim(array) == 0:
+        return array
+    return np.moveaxis(array, tuple(range(lead)), tuple(range(-lead, 0)))
+
+
+def _assign(field: Any, index: tuple[Any, ...], item: Any, lead: int) -> Any:
+    """Write ``item`` into ``field`` (an array or a Dual); the field, promoted if needed.
+
+    An item of a tag newer than the field's (or a dual item into a plain
+    array) makes the field a dual number of the item's tag with zero tangent.
+    """
+    if type(item) is Dual and (type(field) is not Dual or item.tag > field.tag):
+        batch = _dispatch.batch_shape(item)
+        field = _dispatch.make(field, _dispatch.zero_tangent(field, batch), item.tag)
+    if type(field) is Dual:
+        _write(field, index, item, lead)
+    else:
+        _to_end(field, lead)[_past(index, lead)] = _to_end(item, lead)
+    return field
+
+
+def _writable(x: Any) -> bool:
+    """Whether every array in ``x`` (a value and tangent at every level) can be written."""
+    if type(x) is Dual:
+        return _writable(x.value) and _writable(x.tangent)
+    return isinstance(x, np.ndarray) and x.flags.writeable
+
+
+def _write(x: Dual, index: tuple[Any, ...], item: Any, lead: int) -> None:
+    """Write ``item`` at ``index`` into ``x``'s value and tangent (see ``Dual.__setitem__``)."""
+    if not isinstance(_strip(x.value), np.ndarray):
+        raise TypeError("a scalar Dual does not support item assignment")
+    batch = _dispatch.batch_shape(x)
+    if type(item) is Dual and item.tag == x.tag:
+        item_value, item_tangent = item.value, item.tangent
+        item_batch = _dispatch.batch_shape(item)
+        if item_batch and item_batch != batch:
+            raise ValueError(
+                f"cannot write a Dual with a batch of {item_batch[0]} directions into one with "
+                + (f"a batch of {batch[0]}" if batch else "a single direction")
+            )
+        if batch and not item_batch:  # one direction, the same in every direction of the batch
+            item_tangent = np.reshape(item_tangent, (1, *np.shape(_strip(item_tangent))))
+    else:
+        item_value = item
+        item_tangent = np.zeros((), dtype=np.result_type(_strip(x.tangent)))
+    if not _writable(x.tangent):  # a read-only view: give x a tangent of its own
+        x.tangent = np.copy(x.tangent)
+    x.value = _assign(x.value, index, item_value, lead)
+    x.tangent = _assign(x.tangent, index, item_tangent, lead + len(batch))
 
 
 def _divmod(self: Dual, other: Any) -> Any:
