@@ -1,7 +1,25 @@
-"""Products: ``matmul`` (a ufunc with its own rule) and ``dot``."""
+"""Products: ``matmul`` and its kin (ufuncs with their own rules), dot products, ``einsum``.
+
+Every function here is bilinear over the reals (``vdot`` and ``correlate``
+conjugate one operand, which is still real-linear), so its tangent is the
+product rule ``f(da, b) + f(a, db)``: the same function applied with one
+operand replaced by its tangent.  A batched tangent carries its directions
+on a leading axis, which each implementation threads through explicitly
+(``einsum`` gives it a subscript of its own).  ``outer``, ``kron`` and
+``polyval`` are built from differentiable primitives, so they need no rule.
+
+Examples
+--------
+>>> import numpy as np
+>>> from dualdiff import jvp
+>>> jvp(lambda v: np.einsum("i,i->", v, v), (np.array([1.0, 2.0]),), (np.array([1.0, 0.0]),))
+(5.0, 2.0)
+"""
 
 from __future__ import annotations
 
+import string
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -9,8 +27,88 @@ import numpy as np
 from dualdiff.dispatch import batch_shape, make, register_function, register_ufunc
 from dualdiff.dual import Dual
 from dualdiff.elementary import strip
-from dualdiff.functions._common import CUBE, MATRIX, VECTOR, reject
+from dualdiff.functions._common import (
+    CUBE,
+    MATRIX,
+    VECTOR,
+    live,
+    normalize_axes,
+    normalize_axis,
+    reject,
+)
 from dualdiff.rules import UfuncRule
+
+SQUARE = np.array([[2.0, -1.0, 0.5], [0.4, 1.5, -0.3], [-0.7, 0.2, 1.1]])
+SHORT = np.array([0.9, -0.4])
+SIGNAL = np.array([0.5, -1.0, 2.0, 0.3, -0.8])
+
+
+# --- shared helpers ------------------------------------------------------------------------------
+
+
+def is_live(x: Any, tag: int) -> bool:
+    """Whether ``x`` is a dual number of ``tag`` (not a constant to it)."""
+    return type(x) is Dual and x.tag == tag
+
+
+def lift(tangent: Any, value_ndim: int, target_ndim: int, batch: tuple[int, ...]) -> Any:
+    """A batched tangent with size-1 axes after the batch axis, to broadcast to ``target_ndim``.
+
+    Broadcasting aligns trailing axes, so a batch axis in front of a value
+    with fewer axes than the other operand would meet one of its axes; the
+    inserted axes keep it in front of all of them.
+    """
+    if not batch or value_ndim >= target_ndim:
+        return tangent
+    shape = np.shape(strip(tangent))
+    return np.reshape(tangent, shape[:1] + (1,) * (target_ndim - value_ndim) + shape[1:])
+
+
+def fit(tangent: Any, value: Any, batch: tuple[int, ...]) -> Any:
+    """The tangent broadcast to the value's shape behind the batch axis."""
+    shape = batch + np.shape(strip(value))
+    if np.shape(strip(tangent)) != shape:
+        tangent = np.broadcast_to(tangent, shape)
+    return tangent
+
+
+Term = Callable[[Any, Any, tuple[int, ...]], Any]
+
+
+def bilinear(a: Any, b: Any, value: Callable[[Any, Any], Any], term_a: Term,
+             term_b: Term) -> Dual:
+    """The product rule for ``value(a, b)``, bilinear over the reals.
+
+    ``term_a(da, b, batch)`` and ``term_b(a, db, batch)`` apply the function
+    with one operand replaced by its tangent; only live operands contribute.
+    """
+    tag, batch = live(a, b)
+    a_live, b_live = is_live(a, tag), is_live(b, tag)
+    a_value = a.value if a_live else a
+    b_value = b.value if b_live else b
+    out = value(a_value, b_value)
+    tangent = term_a(a.tangent, b_value, batch) if a_live else None
+    if b_live:
+        term = term_b(a_value, b.tangent, batch)
+        tangent = term if tangent is None else tangent + term
+    return make(out, fit(tangent, out, batch), tag)
+
+
+def per_direction(function: Callable[[Any], Any], tangent: Any, batch: tuple[int, ...]) -> Any:
+    """``function`` of one direction, stacked over a batch (for functions without stacking)."""
+    if not batch:
+        return function(tangent)
+    if batch[0] == 0:
+        one = function(np.zeros(np.shape(strip(tangent))[1:], np.result_type(strip(tangent))))
+        return np.zeros(batch + np.shape(one), np.result_type(one))
+    return np.stack([function(tangent[i]) for i in range(batch[0])])
+
+
+def _ndim(x: Any) -> int:
+    return np.ndim(strip(x))
+
+
+# --- matmul and the other matrix-product ufuncs --------------------------------------------------
 
 
 def _as_matrix_tangent(tangent: Any, vector_axis: int, value_ndim: int, out_ndim: int,
@@ -57,15 +155,276 @@ register_ufunc(
 )
 
 
-@register_function(np.dot, examples=((MATRIX, VECTOR), (VECTOR, VECTOR), (2.5, MATRIX)))
+def _stacked_product_jvp(ufunc: np.ufunc, core_a: int, core_b: int) -> Callable[..., Dual]:
+    """The rule of a gufunc bilinear over the reals with core dimensions ``core_a``, ``core_b``.
+
+    Its loop dimensions broadcast like elementwise operands, so each tangent
+    is lifted to the common number of loop dimensions before the product.
+    """
+
+    def jvp(x: Dual | None, y: Dual | None, a: Any, b: Any, tag: int) -> Dual:
+        ans = ufunc(a, b)
+        batch = batch_shape(x if x is not None else y)
+        a_ndim, b_ndim = _ndim(a), _ndim(b)
+        loop = max(a_ndim - core_a, b_ndim - core_b)
+        tangent = None
+        if x is not None:
+            tangent = ufunc(lift(x.tangent, a_ndim, loop + core_a, batch), b)
+        if y is not None:
+            term = ufunc(a, lift(y.tangent, b_ndim, loop + core_b, batch))
+            tangent = term if tangent is None else tangent + term
+        return make(ans, fit(tangent, ans, batch), tag)
+
+    return jvp
+
+
+register_ufunc(UfuncRule(
+    np.vecdot, partials=(), domain=((VECTOR, VECTOR), (MATRIX, VECTOR), (VECTOR, CUBE[..., :3])),
+    jvp=_stacked_product_jvp(np.vecdot, 1, 1),
+))
+register_ufunc(UfuncRule(
+    np.matvec, partials=(), domain=((MATRIX, VECTOR), (CUBE, CUBE[0, :2]), (SQUARE, MATRIX)),
+    jvp=_stacked_product_jvp(np.matvec, 2, 1),
+))
+register_ufunc(UfuncRule(
+    np.vecmat, partials=(), domain=((SHORT, MATRIX), (CUBE[:, 0, :3], SQUARE), (MATRIX, SQUARE)),
+    jvp=_stacked_product_jvp(np.vecmat, 1, 2),
+))
+
+
+# --- dot products ---------------------------------------------------------------------------------
+
+
+def _contract(a: Any, b: Any, axes_a: tuple[int, ...], axes_b: tuple[int, ...],
+              value: Callable[[Any, Any], Any]) -> Dual:
+    """A contraction of ``axes_a`` of ``a`` with ``axes_b`` of ``b`` (``tensordot``'s layout)."""
+    free_a = _ndim(a) - len(axes_a)
+
+    def term_a(da: Any, b_value: Any, batch: tuple[int, ...]) -> Any:
+        shifted = tuple(i + len(batch) for i in axes_a)
+        return np.tensordot(da, b_value, axes=(shifted, axes_b))
+
+    def term_b(a_value: Any, db: Any, batch: tuple[int, ...]) -> Any:
+        shifted = tuple(i + len(batch) for i in axes_b)
+        term = np.tensordot(a_value, db, axes=(axes_a, shifted))
+        return np.moveaxis(term, free_a, 0) if batch else term
+
+    return bilinear(a, b, value, term_a, term_b)
+
+
+@register_function(
+    np.tensordot,
+    examples=((CUBE, CUBE.transpose(1, 2, 0)),
+              ((CUBE, CUBE.transpose(2, 1, 0)), {"axes": ([0, 2], [2, 0])}),
+              ((MATRIX, VECTOR), {"axes": 0}), ((MATRIX, CUBE[0]), {"axes": ([1], [0])}),
+              ((CUBE, CUBE[0].T), {"axes": 1})),
+)
+def tensordot(a: Any, b: Any, axes: Any = 2) -> Dual:
+    """Sum of products over the given axes; negative counts and axes as NumPy."""
+    a_ndim, b_ndim = _ndim(a), _ndim(b)
+    if isinstance(axes, int | np.integer):  # the last ``axes`` of a with the first of b
+        axes_a: Any = tuple(range(-int(axes), 0))
+        axes_b: Any = tuple(range(int(axes)))
+    else:
+        axes_a, axes_b = axes
+    axes_a, axes_b = normalize_axes(axes_a, a_ndim), normalize_axes(axes_b, b_ndim)
+    return _contract(a, b, axes_a, axes_b, lambda x, y: np.tensordot(x, y, axes=axes))
+
+
+@register_function(
+    np.dot,
+    examples=((MATRIX, VECTOR), (VECTOR, VECTOR), (2.5, MATRIX), (CUBE, CUBE[0].T),
+              (VECTOR, CUBE[1]), (CUBE, CUBE.transpose(1, 2, 0))),
+)
 def dot(a: Any, b: Any, out: Any = None) -> Dual:
-    """``numpy.dot`` for scalars, vectors and matrices (``matmul`` or a product)."""
+    """``numpy.dot`` of any dimensions: the last axis of ``a`` with the second-to-last of ``b``."""
     reject("dot", out=out)
-    if np.ndim(a) == 0 or np.ndim(b) == 0:
-        return a * b
-    if np.ndim(a) > 2 or np.ndim(b) > 2:
-        raise TypeError(
-            "dualdiff differentiates numpy.dot of operands with at most 2 dimensions; "
-            "use np.matmul or np.tensordot for stacks"
-        )
-    return np.matmul(a, b)
+    a_ndim, b_ndim = _ndim(a), _ndim(b)
+    if a_ndim == 0 or b_ndim == 0:
+        return np.multiply(a, b)
+    return _contract(a, b, (a_ndim - 1,), (max(b_ndim - 2, 0),), np.dot)
+
+
+@register_function(np.inner, examples=((VECTOR, VECTOR), (MATRIX, CUBE[..., :3]), (1.5, MATRIX)))
+def inner(a: Any, b: Any) -> Dual:
+    """Sum of products over the last axes of ``a`` and ``b``."""
+    a_ndim, b_ndim = _ndim(a), _ndim(b)
+    if a_ndim == 0 or b_ndim == 0:
+        return np.multiply(a, b)
+    return _contract(a, b, (a_ndim - 1,), (b_ndim - 1,), np.inner)
+
+
+@register_function(np.vdot, examples=((VECTOR, VECTOR), (MATRIX, MATRIX[::-1])))
+def vdot(a: Any, b: Any) -> Dual:
+    """Dot product of the flattened operands, conjugating the first (as ``vecdot``)."""
+
+    def flat(t: Any, batch: tuple[int, ...]) -> Any:
+        return np.reshape(t, (*batch, -1))
+
+    return bilinear(
+        a, b, np.vdot,
+        lambda da, b_value, batch: np.vecdot(flat(da, batch), np.ravel(b_value)),
+        lambda a_value, db, batch: np.vecdot(np.ravel(a_value), flat(db, batch)),
+    )
+
+
+@register_function(np.outer, examples=((VECTOR, SHORT), (MATRIX, VECTOR)))
+def outer(a: Any, b: Any, out: Any = None) -> Dual:
+    """Products of every element of ``a`` with every element of ``b`` (both flattened)."""
+    reject("outer", out=out)
+    return np.multiply(np.reshape(np.ravel(a), (-1, 1)), np.reshape(np.ravel(b), (1, -1)))
+
+
+@register_function(np.kron, examples=((MATRIX, SQUARE[:2, :2]), (VECTOR, MATRIX), (SHORT, 2.0)))
+def kron(a: Any, b: Any) -> Dual:
+    """Kronecker product: blocks ``a[i, j] * b``, built from a broadcast product."""
+    a_shape, b_shape = np.shape(strip(a)), np.shape(strip(b))
+    ndim = max(len(a_shape), len(b_shape))
+    a_shape = (1,) * (ndim - len(a_shape)) + a_shape
+    b_shape = (1,) * (ndim - len(b_shape)) + b_shape
+    spread_a = np.reshape(a, tuple(n for size in a_shape for n in (size, 1)))
+    spread_b = np.reshape(b, tuple(n for size in b_shape for n in (1, size)))
+    shape = tuple(m * n for m, n in zip(a_shape, b_shape, strict=True))
+    return np.reshape(np.multiply(spread_a, spread_b), shape)
+
+
+@register_function(
+    np.cross,
+    examples=((VECTOR, VECTOR[::-1]), (MATRIX, VECTOR), ((CUBE[:, :, :3], SQUARE),
+              {"axisa": -1, "axisb": 0, "axisc": 0}), ((CUBE[:, :, 1:], CUBE[0, :, :3]),
+                                                      {"axis": 1})),
+)
+def cross(a: Any, b: Any, axisa: int = -1, axisb: int = -1, axisc: int = -1,
+          axis: int | None = None) -> Dual:
+    """Cross product of 3-vectors (2-vectors as NumPy), broadcast over the other axes."""
+    if axis is not None:
+        axisa = axisb = axisc = axis
+    a_shape, b_shape = np.shape(strip(a)), np.shape(strip(b))
+    a_ndim, b_ndim = len(a_shape), len(b_shape)
+    # Axes counted from the end stay valid when a batch axis is put in front.
+    axisa = normalize_axis(axisa, a_ndim) - a_ndim
+    axisb = normalize_axis(axisb, b_ndim) - b_ndim
+    target = max(a_ndim, b_ndim)
+    if a_shape[axisa] == 2 and b_shape[axisb] == 2:
+        axisc = -1  # the output has no vector axis
+    else:
+        axisc = normalize_axis(axisc, target) - target
+    options = {"axisa": axisa, "axisb": axisb, "axisc": axisc}
+    return bilinear(
+        a, b, lambda x, y: np.cross(x, y, **options),
+        lambda da, b_value, batch: np.cross(lift(da, a_ndim, target, batch), b_value, **options),
+        lambda a_value, db, batch: np.cross(a_value, lift(db, b_ndim, target, batch), **options),
+    )
+
+
+def _sliding(function: Callable[..., Any], a: Any, v: Any, mode: str) -> Dual:
+    """``convolve``/``correlate``: 1-D only, so a batch of directions is taken one by one."""
+    return bilinear(
+        a, v, lambda x, y: function(x, y, mode),
+        lambda da, v_value, batch: per_direction(lambda t: function(t, v_value, mode), da, batch),
+        lambda a_value, dv, batch: per_direction(lambda t: function(a_value, t, mode), dv, batch),
+    )
+
+
+@register_function(
+    np.convolve,
+    examples=((SIGNAL, VECTOR), ((SIGNAL, VECTOR), {"mode": "same"}), ((SHORT, SIGNAL, "valid"),
+                                                                        {})),
+)
+def convolve(a: Any, v: Any, mode: str = "full") -> Dual:
+    """Discrete linear convolution of two 1-D sequences."""
+    return _sliding(np.convolve, a, v, mode)
+
+
+@register_function(
+    np.correlate,
+    examples=((SIGNAL, VECTOR), ((SIGNAL, VECTOR), {"mode": "full"}), ((SHORT, SIGNAL, "same"),
+                                                                        {})),
+)
+def correlate(a: Any, v: Any, mode: str = "valid") -> Dual:
+    """Cross-correlation of two 1-D sequences (the second conjugated, as NumPy)."""
+    return _sliding(np.correlate, a, v, mode)
+
+
+@register_function(np.polyval, examples=((VECTOR, 0.8), (SIGNAL, MATRIX), (SHORT, VECTOR)))
+def polyval(p: Any, x: Any) -> Dual:
+    """A polynomial by Horner's rule, as NumPy evaluates it; ``p`` and ``x`` may both be dual."""
+    if isinstance(p, np.poly1d) or isinstance(x, np.poly1d):
+        raise TypeError("dualdiff does not differentiate numpy.polyval of numpy.poly1d objects")
+    if type(p) is not Dual:
+        p = np.asarray(p)
+    if type(x) is not Dual:
+        x = np.asanyarray(x)
+    y: Any = np.zeros_like(strip(x))
+    for i in range(len(p)):
+        y = y * x + p[i]
+    return y
+
+
+# --- einsum --------------------------------------------------------------------------------------
+
+_LABELS = string.ascii_uppercase + string.ascii_lowercase  # in increasing code order, as NumPy's
+
+
+def _sublist(labels: Any) -> str:
+    """Subscripts from einsum's interleaved form: integers 0..51 and ``Ellipsis``."""
+    return "".join("..." if label is Ellipsis else _LABELS[int(label)] for label in labels)
+
+
+def _einsum_spec(operands: tuple[Any, ...]) -> tuple[list[str], str, list[Any]]:
+    """The input subscripts, the explicit output subscripts and the arrays of an einsum call."""
+    if isinstance(operands[0], str):
+        subscripts, arrays = operands[0].replace(" ", ""), list(operands[1:])
+    else:
+        count = len(operands) // 2
+        arrays = [operands[2 * i] for i in range(count)]
+        subscripts = ",".join(_sublist(operands[2 * i + 1]) for i in range(count))
+        if len(operands) % 2:
+            subscripts += "->" + _sublist(operands[-1])
+    if "->" in subscripts:
+        inputs, output = subscripts.split("->")
+    else:  # implicit output: the labels used once, in order, after any broadcast axes
+        inputs = subscripts
+        labels = inputs.replace("...", "").replace(",", "")
+        once = sorted(label for label in set(labels) if labels.count(label) == 1)
+        output = ("..." if "..." in inputs else "") + "".join(once)
+    return inputs.split(","), output, arrays
+
+
+@register_function(
+    np.einsum,
+    examples=(
+        (("ij,j->i", MATRIX, VECTOR), {}), (("ij,jk", MATRIX, SQUARE), {}),
+        (("ii->i", SQUARE), {}), (("ii", SQUARE), {}), (("...j,j...->...", CUBE, CUBE[0].T), {}),
+        (("i,i,i->", VECTOR, VECTOR, VECTOR), {}), (("ijk->kji", CUBE), {}),
+        (("ba,b...->a...", MATRIX, CUBE), {"optimize": True}),
+        ((MATRIX, [0, 1], VECTOR, [1]), {}), ((CUBE, [Ellipsis, 2], SHORT, [0], [Ellipsis, 0]), {}),
+    ),
+)
+def einsum(*operands: Any, out: Any = None, **kwargs: Any) -> Dual:
+    """Einstein summation; each term of the product rule puts one operand's tangent in its place.
+
+    A batch of directions gets a subscript of its own, leading that operand
+    and the output.
+    """
+    reject("einsum", out=out)
+    inputs, output, arrays = _einsum_spec(operands)
+    tag, batch = live(*arrays)
+    values = [x.value if is_live(x, tag) else x for x in arrays]
+    value = np.einsum(f"{','.join(inputs)}->{output}", *values, **kwargs)
+    used = set("".join(inputs))
+    label = next(c for c in _LABELS if c not in used) if batch else ""
+    tangent = None
+    for i, x in enumerate(arrays):
+        if is_live(x, tag):
+            subscripts = [label + s if j == i else s for j, s in enumerate(inputs)]
+            term = np.einsum(f"{','.join(subscripts)}->{label}{output}",
+                             *values[:i], x.tangent, *values[i + 1:], **kwargs)
+            tangent = term if tangent is None else tangent + term
+    return make(value, fit(tangent, value, batch), tag)
+
+
+@register_function(np.einsum_path, examples=((("ij,jk,k->i", MATRIX, SQUARE, VECTOR), {}),))
+def einsum_path(*operands: Any, **kwargs: Any) -> Any:
+    """The contraction order (plain): it depends on shapes only."""
+    return np.einsum_path(*(strip(x) for x in operands), **kwargs)
