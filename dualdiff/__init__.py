@@ -9,6 +9,7 @@ Examples
 """
 
 from dualdiff import functions as _functions  # noqa: F401  (registers the NumPy functions)
+from dualdiff import special as _special  # noqa: F401  (registers scipy.special rules)
 from dualdiff.api import (
     derivative,
     gradient,
@@ -22,7 +23,7 @@ from dualdiff.api import (
     value_and_hvp,
     value_and_jacobian,
 )
-from dualdiff.dispatch import register_function, register_ufunc
+from dualdiff.dispatch import is_nan_safe, nan_safe, register_function, register_ufunc
 from dualdiff.dual import Dual
 from dualdiff.trace import EvaluationTrace, trace
 
@@ -33,8 +34,10 @@ __all__ = [
     "gradient",
     "hessian",
     "hvp",
+    "is_nan_safe",
     "jacobian",
     "jvp",
+    "nan_safe",
     "register_function",
     "register_ufunc",
     "trace",

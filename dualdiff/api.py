@@ -52,7 +52,7 @@ def extract(out: Any, tag: int, batch: tuple[int, ...]) -> tuple[Any, Any]:
     """
     if isinstance(out, tuple | list):
         pairs = [extract(item, tag, batch) for item in out]
-        return type(out)(p[0] for p in pairs), type(out)(p[1] for p in pairs)
+        return _rebuild(out, [p[0] for p in pairs]), _rebuild(out, [p[1] for p in pairs])
     if type(out) is Dual:
         if out.tag == tag:
             tangent = out.tangent
@@ -72,6 +72,11 @@ def extract(out: Any, tag: int, batch: tuple[int, ...]) -> tuple[Any, Any]:
             f"it returned {type(out).__name__}"
         )
     return value, zero_tangent(value, batch)
+
+
+def _rebuild(like: Any, items: list[Any]) -> Any:
+    """A tuple or list of ``like``'s type holding ``items`` (named tuples included)."""
+    return type(like)(*items) if hasattr(like, "_fields") else type(like)(items)
 
 
 def _plain_scalar(x: Any) -> Any:
@@ -169,7 +174,7 @@ def value_and_derivative(f: Function, x: Any) -> tuple[Any, Any]:
     tag = new_tag()
     out = f(make(x, 1.0, tag))
     if type(out) is Dual and out.tag == tag and type(out.value) is float:
-        return out.value, out.tangent  # the common case, without the general unpacking
+        return out.value, _plain_scalar(out.tangent)  # the common case, unpacked directly
     return extract(out, tag, ())
 
 

@@ -400,9 +400,9 @@ def test_unsupported_operands_raise_type_error(bad):
 @pytest.mark.parametrize(
     "call",
     [
-        pytest.param(lambda: np.linalg.det(Dual(np.eye(2), np.ones((2, 2)))), id="linalg.det"),
-        pytest.param(lambda: np.sort(VECTOR), id="sort"),
-        pytest.param(lambda: np.cumsum(VECTOR), id="cumsum"),
+        pytest.param(lambda: np.cov(VECTOR), id="cov"),
+        pytest.param(lambda: np.corrcoef(VECTOR), id="corrcoef"),
+        pytest.param(lambda: np.delete(VECTOR, 0), id="delete"),
     ],
 )
 def test_unsupported_numpy_functions_raise(call):
@@ -411,33 +411,38 @@ def test_unsupported_numpy_functions_raise(call):
 
 
 def test_unsupported_numpy_function_message_names_the_function():
-    with pytest.raises(TypeError, match=r"numpy\.linalg\.det"):
-        np.linalg.det(Dual(np.eye(2), np.ones((2, 2))))
-    with pytest.raises(TypeError, match=r"numpy\.sort\b"):
-        np.sort(VECTOR)
+    with pytest.raises(TypeError, match=r"numpy\.cov\b"):
+        np.cov(VECTOR)
+    with pytest.raises(TypeError, match=r"register_function"):
+        np.delete(VECTOR, 0)
 
 
 @pytest.mark.parametrize(
-    "call",
+    ("call", "message"),
     [
-        pytest.param(lambda: np.sin(VECTOR, out=np.empty(3)), id="sin-out"),
-        pytest.param(lambda: np.sin(SCALAR, out=np.empty(())), id="scalar-sin-out"),
-        pytest.param(lambda: np.add(VECTOR, 1.0, out=np.empty(3)), id="add-out"),
-        pytest.param(lambda: np.add(VECTOR, 1.0, where=VECTOR.value > 1), id="add-where"),
-        pytest.param(lambda: np.multiply(SCALAR, 2.0, dtype=np.float32), id="multiply-dtype"),
-        pytest.param(lambda: np.sum(VECTOR, out=np.empty(())), id="sum-out"),
+        pytest.param(lambda: np.sin(VECTOR, out=np.empty(3)), "lose its tangent", id="sin-out"),
+        pytest.param(lambda: np.sin(SCALAR, out=np.empty(())), "lose its tangent",
+                     id="scalar-sin-out"),
+        pytest.param(lambda: np.add(VECTOR, 1.0, out=np.empty(3)), "lose its tangent",
+                     id="add-out"),
+        pytest.param(lambda: np.add(VECTOR, 1.0, where=VECTOR.value > 1), "needs out=",
+                     id="add-where"),
+        pytest.param(lambda: np.multiply(SCALAR, 2.0, dtype=np.int64), "floating-point",
+                     id="multiply-int-dtype"),
+        pytest.param(lambda: np.sum(VECTOR, out=np.empty(())), "does not support the arguments",
+                     id="sum-out"),
     ],
 )
-def test_ufunc_and_function_keyword_arguments_are_refused(call):
-    with pytest.raises(TypeError, match="does not support the arguments"):
+def test_keyword_arguments_that_would_lose_the_tangent_are_refused(call, message):
+    with pytest.raises(TypeError, match=message):
         call()
 
 
-def test_ufunc_methods_are_refused():
-    with pytest.raises(TypeError, match=r"numpy\.add\.reduce"):
-        np.add.reduce(VECTOR)
-    with pytest.raises(TypeError, match=r"numpy\.multiply\.outer"):
-        np.multiply.outer(VECTOR, VECTOR)
+def test_unsupported_ufunc_methods_are_refused_by_name():
+    with pytest.raises(TypeError, match=r"numpy\.arctan2\.reduce"):
+        np.arctan2.reduce(VECTOR)
+    with pytest.raises(TypeError, match=r"numpy\.hypot\.accumulate"):
+        np.hypot.accumulate(VECTOR)
 
 
 def test_a_dual_cannot_be_an_index():

@@ -106,7 +106,8 @@ def test_composed_ufuncs(ufunc, rng):
     for x, y in domain:
         check_jvp(ufunc, (x, y), (0.7, -1.3))
     x, y = (np.array(column) for column in zip(*domain, strict=True))
-    check_jvp(ufunc, (x, y), (rng.standard_normal((2, *x.shape)), rng.standard_normal((2, *y.shape))))
+    directions = (rng.standard_normal((2, *x.shape)), rng.standard_normal((2, *y.shape)))
+    check_jvp(ufunc, (x, y), directions)
     outputs = ufunc(dualdiff.Dual(x, np.ones_like(x)), y)
     assert len(outputs) == len(parts)
 

@@ -4,6 +4,26 @@ Importing this package registers every implementation with
 :func:`dualdiff.register_function`, the same public decorator users call.
 """
 
-from dualdiff.functions import joining, products, reductions, shape
+from dualdiff.functions import (
+    complex_parts,
+    fft,
+    joining,
+    linalg,
+    products,
+    reductions,
+    selection,
+    shape,
+    sorting,
+)
 
-__all__ = ["joining", "products", "reductions", "shape"]
+__all__ = [
+    "complex_parts",
+    "fft",
+    "joining",
+    "linalg",
+    "products",
+    "reductions",
+    "selection",
+    "shape",
+    "sorting",
+]
