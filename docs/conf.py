@@ -1,0 +1,266 @@
+"""Sphinx configuration for the dualdiff documentation.
+
+Build it from the repository root with::
+
+    python -m sphinx -W --keep-going -b html docs docs/_build/html
+
+Importing this file has no side effects beyond putting the repository on
+``sys.path`` (pytest imports it when it collects doctests).  The work happens
+in :func:`setup`'s hooks, during a build only:
+
+- ``builder-inited`` runs ``benchmarks/run.py --quick --json <outdir>/bench.json``
+  and fails the build if the script is missing, fails or times out;
+- ``source-read`` replaces the ``% benchmark-tables`` line of ``performance.md``
+  with MyST tables rendered from that JSON, so the numbers on the page are the
+  ones measured by this build on this machine;
+- ``builder-inited`` also mirrors ``../notebooks`` into ``docs/notebooks``
+  (generated, git-ignored; Sphinx reads sources under ``docs/`` only, and a
+  symbolic link would not do: Sphinx resolves links between documents through
+  it to paths outside ``docs/``), and myst-nb executes the notebooks on every
+  build, with a kernel that runs the Python running Sphinx.
+"""
+
+from __future__ import annotations
+
+import filecmp
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+DOCS = Path(__file__).resolve().parent
+ROOT = DOCS.parent
+if str(ROOT) not in sys.path:  # document this checkout, not some installed copy
+    sys.path.insert(0, str(ROOT))
+
+import dualdiff  # noqa: E402 - needs the path above
+
+# --- project -------------------------------------------------------------------------------------
+
+project = "dualdiff"
+author = "the dualdiff authors"
+copyright = "the dualdiff authors"
+release = version = dualdiff.__version__
+
+# --- general -------------------------------------------------------------------------------------
+
+extensions = ["myst_nb", "sphinx.ext.autodoc", "sphinx.ext.napoleon", "sphinx.ext.mathjax"]
+exclude_patterns = ["_build", "README.md", "**/.ipynb_checkpoints", "jupyter_execute"]
+myst_enable_extensions = ["dollarmath", "colon_fence"]
+myst_heading_anchors = 3
+pygments_style = "sphinx"
+
+# --- API reference (autodoc + NumPy docstrings) --------------------------------------------------
+
+autodoc_member_order = "bysource"
+autodoc_typehints = "none"  # the NumPy docstrings state the types
+napoleon_google_docstring = False
+napoleon_numpy_docstring = True
+
+# --- notebooks -----------------------------------------------------------------------------------
+
+nb_execution_mode = "force"  # run every notebook on every build: the output shown is current
+nb_execution_timeout = 300
+nb_execution_raise_on_error = True
+nb_execution_show_tb = True
+nb_merge_streams = True
+
+# --- HTML ----------------------------------------------------------------------------------------
+
+html_theme = "furo"
+html_title = f"dualdiff {release}"
+
+# --- benchmarks measured at build time -----------------------------------------------------------
+
+BENCHMARK_SCRIPT = ROOT / "benchmarks" / "run.py"
+BENCHMARK_TIMEOUT = 180  # seconds for the quick run; a build that takes longer fails
+BENCHMARK_PAGE = "performance"
+BENCHMARK_MARKER = "% benchmark-tables"
+BENCHMARK_TITLES = {
+    "scalar": "Scalar derivative",
+    "elementwise": "Elementwise JVP (time)",
+    "elementwise memory": "Elementwise JVP (peak memory)",
+    "jacobian": "Dense Jacobian",
+}
+
+
+def _child_environment() -> dict[str, str]:
+    """The environment for subprocesses: this checkout first on ``PYTHONPATH``."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    return env
+
+
+def run_benchmarks(app: Any) -> None:
+    """Run the quick benchmark and keep its JSON for :func:`insert_benchmark_tables`."""
+    from sphinx.errors import ExtensionError  # noqa: PLC0415 - only during a build
+
+    path = Path(app.outdir) / "bench.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
+    if not BENCHMARK_SCRIPT.is_file():
+        raise ExtensionError(f"the performance page needs {BENCHMARK_SCRIPT}, which is missing")
+    command = [sys.executable, str(BENCHMARK_SCRIPT), "--quick", "--json", str(path)]
+    try:
+        done = subprocess.run(
+            command,
+            cwd=ROOT,
+            env=_child_environment(),
+            capture_output=True,
+            text=True,
+            timeout=BENCHMARK_TIMEOUT,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as error:
+        raise ExtensionError(
+            f"{' '.join(command)} took more than {BENCHMARK_TIMEOUT} s; the performance page "
+            "cannot be built"
+        ) from error
+    if done.returncode != 0 or not path.is_file():
+        raise ExtensionError(
+            f"{' '.join(command)} failed (exit code {done.returncode}); the performance page "
+            f"cannot be built.\n--- stdout ---\n{done.stdout[-3000:]}\n"
+            f"--- stderr ---\n{done.stderr[-3000:]}"
+        )
+    app.dualdiff_benchmarks = json.loads(path.read_text(encoding="utf-8"))
+
+
+def format_amount(amount: float, unit: str) -> str:
+    """A median as text: MiB for memory rows, else seconds scaled to s/ms/µs/ns."""
+    if unit == "B":
+        return f"{amount / 2**20:.1f} MiB"
+    for scale, name in ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs")):
+        if amount >= scale:
+            return f"{amount / scale:.2f} {name}"
+    return f"{amount / 1e-9:.0f} ns"
+
+
+def format_ratio(ratio: float) -> str:
+    """A ratio to the baseline, as the tables print it."""
+    return f"{ratio:.2f}x"
+
+
+def benchmark_tables(data: dict[str, Any]) -> str:
+    """MyST Markdown for the benchmark JSON: one table per benchmark, then the setting."""
+    rows = data.get("rows")
+    if not rows:
+        raise ValueError("the benchmark JSON has no rows")
+    lines: list[str] = []
+    for benchmark in dict.fromkeys(row["benchmark"] for row in rows):
+        lines += [
+            f"## {BENCHMARK_TITLES.get(benchmark, benchmark)}",
+            "",
+            "| case | method | median | ratio to baseline | target | met |",
+            "| --- | --- | ---: | ---: | ---: | :---: |",
+        ]
+        for row in rows:
+            if row["benchmark"] != benchmark:
+                continue
+            target = "" if row.get("target") is None else f"≤ {row['target']:g}x"
+            met = {True: "yes", False: "**no**", None: ""}[row.get("ok")]
+            lines.append(
+                f"| {row['case']} | {row['method']} | {format_amount(row['median'], row['unit'])}"
+                f" | {format_ratio(row['ratio'])} | {target} | {met} |"
+            )
+        lines.append("")
+    env = data.get("environment", {})
+    versions = ", ".join(f"{name} {v}" for name, v in env.get("versions", {}).items())
+    lines += [
+        "## Where these numbers come from",
+        "",
+        f"- Measured {env.get('date', '(date unknown)')} while this site was built, by "
+        f"`benchmarks/run.py {'--quick' if env.get('quick') else ''}` "
+        f"on {env.get('platform', '(platform unknown)')} ({env.get('machine', '?')}), "
+        f"Python {env.get('python', '?')}; {versions}.",
+        f"- Timer: {env.get('timer', 'not recorded')}.",
+    ]
+    lines += [f"- {line}" for line in data.get("skipped", [])]
+    return "\n".join(lines) + "\n"
+
+
+def insert_benchmark_tables(app: Any, docname: str, source: list[str]) -> None:
+    """Replace the marker line of the performance page with this build's tables."""
+    if docname != BENCHMARK_PAGE:
+        return
+    from sphinx.errors import ExtensionError  # noqa: PLC0415 - only during a build
+
+    text = source[0]
+    if BENCHMARK_MARKER not in text.splitlines():
+        raise ExtensionError(f"{docname} lost its {BENCHMARK_MARKER!r} line")
+    data = getattr(app, "dualdiff_benchmarks", None)
+    if data is None:
+        raise ExtensionError("the benchmarks were not run before the performance page was read")
+    try:
+        tables = benchmark_tables(data)
+    except (KeyError, TypeError, ValueError) as error:
+        raise ExtensionError(f"cannot render the benchmark JSON: {error!r}") from error
+    source[0] = text.replace(BENCHMARK_MARKER, tables, 1)
+
+
+def always_reread_performance(app: Any, env: Any, added: Any, changed: Any, removed: Any) -> list:
+    """The measurements change on every build, so the performance page is always re-read."""
+    return [BENCHMARK_PAGE] if BENCHMARK_PAGE in env.found_docs else []
+
+
+NOTEBOOKS = ROOT / "notebooks"
+NOTEBOOKS_COPY = DOCS / "notebooks"
+SKIPPED_PARTS = {".ipynb_checkpoints", "__pycache__"}
+
+
+def mirror_notebooks(app: Any) -> None:
+    """Make ``docs/notebooks`` a copy of ``notebooks/`` (files that did not change stay put)."""
+    from sphinx.errors import ExtensionError  # noqa: PLC0415 - only during a build
+
+    if not any(NOTEBOOKS.glob("*.ipynb")):
+        raise ExtensionError(f"no notebooks in {NOTEBOOKS}")
+    if NOTEBOOKS_COPY.is_symlink():
+        NOTEBOOKS_COPY.unlink()
+    wanted = {
+        path.relative_to(NOTEBOOKS)
+        for path in NOTEBOOKS.rglob("*")
+        if path.is_file() and not SKIPPED_PARTS & set(path.relative_to(NOTEBOOKS).parts)
+    }
+    for relative in sorted(wanted):
+        source, target = NOTEBOOKS / relative, NOTEBOOKS_COPY / relative
+        if target.is_file() and filecmp.cmp(source, target, shallow=False):
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = target.with_name(f".{target.name}.copying")
+        shutil.copyfile(source, staging)
+        staging.replace(target)  # atomic: a concurrent build never reads half a notebook
+    for path in sorted(NOTEBOOKS_COPY.rglob("*"), reverse=True):  # files before their folders
+        relative = path.relative_to(NOTEBOOKS_COPY)
+        if path.is_file() and relative not in wanted and not SKIPPED_PARTS & set(relative.parts):
+            path.unlink()
+        elif path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
+
+
+def use_this_python_for_notebooks(app: Any) -> None:
+    """A private ``python3`` kernel spec running ``sys.executable``, ahead of any user spec."""
+    jupyter_dir = Path(app.doctreedir) / "jupyter"
+    spec_dir = jupyter_dir / "kernels" / "python3"
+    spec_dir.mkdir(parents=True, exist_ok=True)
+    spec = {
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "Python 3 (dualdiff docs)",
+        "language": "python",
+    }
+    (spec_dir / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
+    os.environ["JUPYTER_PATH"] = os.pathsep.join(
+        filter(None, [str(jupyter_dir), os.environ.get("JUPYTER_PATH")])
+    )
+    os.environ["PYTHONPATH"] = _child_environment()["PYTHONPATH"]
+
+
+def setup(app: Any) -> dict[str, Any]:
+    """Connect the build-time hooks."""
+    app.connect("builder-inited", mirror_notebooks)
+    app.connect("builder-inited", use_this_python_for_notebooks)
+    app.connect("builder-inited", run_benchmarks)
+    app.connect("source-read", insert_benchmark_tables)
+    app.connect("env-get-outdated", always_reread_performance)
+    return {"parallel_read_safe": False}

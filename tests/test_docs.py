@@ -1,0 +1,206 @@
+"""The documentation site: it builds with warnings as errors, and shows what it claims.
+
+One Sphinx build (module fixture) executes every notebook and runs the quick
+benchmark; the tests then look at its output.  The build-time hooks of
+``docs/conf.py`` are also tested directly, including that a missing or failing
+benchmark script fails the build instead of leaving the performance page empty.
+"""
+
+import html
+import importlib.util
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from sphinx.errors import ExtensionError
+
+import dualdiff
+
+ROOT = Path(__file__).parent.parent
+DOCS = ROOT / "docs"
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+PAGES = [
+    "index", "installation", "concepts", "derivatives", "batched", "conventions", "errors",
+    "rules", "performance", "reference",
+]  # fmt: skip
+
+
+def load_conf():
+    spec = importlib.util.spec_from_file_location("dualdiff_docs_conf", DOCS / "conf.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def text_of(path: Path) -> str:
+    """The visible text of an HTML page: tags dropped, entities decoded, spaces collapsed."""
+    text = html.unescape(re.sub(r"<[^>]+>", " ", path.read_text(encoding="utf-8")))
+    return re.sub(r"\s+", " ", text)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("docs") / "html"
+    command = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-b", "html"]
+    done = subprocess.run(
+        [*command, str(DOCS), str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert done.returncode == 0, (
+        f"sphinx-build exited with {done.returncode}\n--- stderr ---\n{done.stderr[-8000:]}"
+        f"\n--- stdout ---\n{done.stdout[-2000:]}"
+    )
+    return out
+
+
+# --- the built site ----------------------------------------------------------------------------
+
+
+def test_every_page_is_built(site):
+    for page in PAGES:
+        assert (site / f"{page}.html").is_file(), page
+    index = (site / "index.html").read_text(encoding="utf-8")
+    for page in PAGES[1:]:
+        assert f'href="{page}.html"' in index, f"{page} is not in the index's table of contents"
+    assert "4.0 + 4.0ε" in text_of(site / "index.html")  # the 30-second example
+
+
+def test_every_notebook_is_rendered_with_its_outputs(site):
+    assert NOTEBOOKS, "no notebooks to render"
+    index = (site / "index.html").read_text(encoding="utf-8")
+    for notebook in NOTEBOOKS:
+        page = site / "notebooks" / f"{notebook.stem}.html"
+        assert page.is_file(), notebook.name
+        assert f'href="notebooks/{notebook.stem}.html"' in index, notebook.name
+        # The notebooks are committed without outputs: outputs on the page mean the build ran it.
+        assert "cell_output" in page.read_text(encoding="utf-8"), notebook.name
+
+
+def test_api_reference_documents_the_public_api(site):
+    reference = (site / "reference.html").read_text(encoding="utf-8")
+    names = [f"dualdiff.{name}" for name in dualdiff.__all__]
+    names += ["dualdiff.testing.check_jvp", "dualdiff.testing.check_sympy"]
+    names += ["dualdiff.Dual.reshape"]
+    names += ["dualdiff.rules.unary", "dualdiff.rules.binary"]
+    missing = [name for name in names if f'id="{name}"' not in reference]
+    assert not missing
+    # docstrings rendered, not just signatures: a sentence and a shape from jacobian's docstring
+    assert "f(x).shape + x.shape" in text_of(site / "reference.html")
+
+
+def test_performance_page_shows_this_builds_measurements(site):
+    data = json.loads((site / "bench.json").read_text(encoding="utf-8"))
+    page = text_of(site / "performance.html")
+    assert data["rows"]
+    for row in data["rows"]:
+        assert f"{row['ratio']:.2f}x" in page, row
+        assert row["method"] in page
+    ratios = [row["ratio"] for row in data["rows"] if row["method"].startswith("dualdiff")]
+    assert ratios and all(ratio > 0 for ratio in ratios)
+    assert data["environment"]["date"] in page
+    assert "% benchmark-tables" not in page
+
+
+# --- the build-time hooks of docs/conf.py ------------------------------------------------------
+
+
+def test_a_missing_benchmark_script_fails_the_build(tmp_path, monkeypatch):
+    conf = load_conf()
+    monkeypatch.setattr(conf, "BENCHMARK_SCRIPT", tmp_path / "missing.py")
+    with pytest.raises(ExtensionError, match="missing"):
+        conf.run_benchmarks(SimpleNamespace(outdir=tmp_path / "out"))
+
+
+def test_a_failing_benchmark_script_fails_the_build(tmp_path, monkeypatch):
+    conf = load_conf()
+    script = tmp_path / "run.py"
+    script.write_text("import sys\nprint('measuring')\nsys.exit('benchmark exploded')\n")
+    monkeypatch.setattr(conf, "BENCHMARK_SCRIPT", script)
+    with pytest.raises(ExtensionError, match="benchmark exploded"):
+        conf.run_benchmarks(SimpleNamespace(outdir=tmp_path / "out"))
+
+
+def test_a_script_that_writes_no_json_fails_the_build(tmp_path, monkeypatch):
+    conf = load_conf()
+    script = tmp_path / "run.py"
+    script.write_text("print('forgot the json')\n")
+    monkeypatch.setattr(conf, "BENCHMARK_SCRIPT", script)
+    with pytest.raises(ExtensionError, match="failed"):
+        conf.run_benchmarks(SimpleNamespace(outdir=tmp_path / "out"))
+
+
+def test_the_performance_page_cannot_lose_its_tables(tmp_path):
+    conf = load_conf()
+    app = SimpleNamespace(dualdiff_benchmarks={"rows": [], "environment": {}})
+    with pytest.raises(ExtensionError, match="lost"):
+        conf.insert_benchmark_tables(app, "performance", ["# Performance\n\nno marker\n"])
+    with pytest.raises(ExtensionError, match="no rows"):
+        conf.insert_benchmark_tables(app, "performance", [f"# P\n\n{conf.BENCHMARK_MARKER}\n"])
+    with pytest.raises(ExtensionError, match="not run"):
+        conf.insert_benchmark_tables(
+            SimpleNamespace(), "performance", [f"# P\n\n{conf.BENCHMARK_MARKER}\n"]
+        )
+    other = ["# Other page\n"]
+    conf.insert_benchmark_tables(app, "index", other)
+    assert other == ["# Other page\n"]
+
+
+def test_benchmark_tables_render_every_row():
+    conf = load_conf()
+    data = {
+        "environment": {"date": "2030-01-01", "quick": True, "versions": {"numpy": "9"}},
+        "rows": [
+            {"benchmark": "scalar", "case": "x=0.7", "method": "base", "median": 3e-7,
+             "ratio": 1.0, "unit": "s", "target": None, "ok": None},
+            {"benchmark": "scalar", "case": "x=0.7", "method": "dualdiff", "median": 6.5e-6,
+             "ratio": 21.666, "unit": "s", "target": 15.0, "ok": False},
+            {"benchmark": "elementwise memory", "case": "n=10", "method": "dualdiff",
+             "median": 3 * 2**20, "ratio": 3.0, "unit": "B", "target": 3.0, "ok": True},
+        ],
+        "skipped": ["jax: skipped (not installed)"],
+    }  # fmt: skip
+    source = [f"# Performance\n\n{conf.BENCHMARK_MARKER}\n"]
+    conf.insert_benchmark_tables(SimpleNamespace(dualdiff_benchmarks=data), "performance", source)
+    text = source[0]
+    assert conf.BENCHMARK_MARKER not in text
+    assert "| x=0.7 | dualdiff | 6.50 µs | 21.67x | ≤ 15x | **no** |" in text
+    assert "| n=10 | dualdiff | 3.0 MiB | 3.00x | ≤ 3x | yes |" in text
+    assert "| x=0.7 | base | 300 ns | 1.00x |  |  |" in text
+    assert "2030-01-01" in text
+    assert "jax: skipped (not installed)" in text
+
+
+def test_notebooks_are_mirrored_into_the_docs(tmp_path, monkeypatch):
+    conf = load_conf()
+    source, copy = tmp_path / "notebooks", tmp_path / "docs" / "notebooks"
+    (source / "data").mkdir(parents=True)
+    (source / ".ipynb_checkpoints").mkdir()
+    (source / "01_a.ipynb").write_text("{}")
+    (source / "data" / "points.csv").write_text("1,2\n")
+    (source / ".ipynb_checkpoints" / "01_a-checkpoint.ipynb").write_text("{}")
+    (copy / "old").mkdir(parents=True)
+    (copy / "old" / "02_removed.ipynb").write_text("{}")
+    monkeypatch.setattr(conf, "NOTEBOOKS", source)
+    monkeypatch.setattr(conf, "NOTEBOOKS_COPY", copy)
+    conf.mirror_notebooks(SimpleNamespace())
+    files = sorted(p.relative_to(copy).as_posix() for p in copy.rglob("*") if p.is_file())
+    assert files == ["01_a.ipynb", "data/points.csv"]
+    assert not (copy / "old").exists()
+    (source / "01_a.ipynb").write_text('{"changed": true}')
+    conf.mirror_notebooks(SimpleNamespace())
+    assert (copy / "01_a.ipynb").read_text() == '{"changed": true}'
+
+
+def test_no_notebooks_fails_the_build(tmp_path, monkeypatch):
+    conf = load_conf()
+    monkeypatch.setattr(conf, "NOTEBOOKS", tmp_path)
+    with pytest.raises(ExtensionError, match="no notebooks"):
+        conf.mirror_notebooks(SimpleNamespace())
