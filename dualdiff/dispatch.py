@@ -239,18 +239,36 @@ def _lift(x: Dual, out_ndim: int) -> Any:
     return tangent
 
 
-def _scaled(partial: Any, tangent: Any) -> Any:
+def _scaled(partial: Any, tangent: Any, inputs: tuple[Any, ...] = ()) -> Any:
     """``partial * tangent``, skipping the product for a partial of one.
 
     The result never *is* an input's tangent array: ``out=`` and ``ufunc.at``
-    write tangents in place, which must not reach another dual number.
+    write tangents in place, which must not reach another dual number.  When
+    the partial is a fresh array of the product's shape (not one of the
+    rule's ``inputs`` or output), the product is written into it: one array
+    less per operation, which is what bounds the memory of large JVPs.
     """
     if type(partial) is float and partial == 1.0:
         return tangent.copy() if type(tangent) is np.ndarray else tangent
     if SETTINGS.nan_safe:
         with np.errstate(invalid="ignore"):  # the 0 * inf it repairs
             return _zero_where_tangent_is_zero(partial * tangent, tangent)
+    if _is_fresh_like(partial, tangent, inputs):
+        return np.multiply(partial, tangent, out=partial)
     return partial * tangent
+
+
+def _is_fresh_like(array: Any, other: Any, inputs: tuple[Any, ...]) -> bool:
+    """Whether ``array`` may hold ``array (op) other`` in place: it owns its memory, no
+    rule input or output is it, and the result has its shape and dtype."""
+    return (
+        type(array) is np.ndarray
+        and type(other) is np.ndarray
+        and array.base is None
+        and array.shape == other.shape
+        and array.dtype == other.dtype
+        and all(array is not x for x in inputs)
+    )
 
 
 def _zero_where_tangent_is_zero(product: Any, tangent: Any) -> Any:
@@ -311,7 +329,7 @@ def apply_unary(rule: UfuncRule, x: Dual) -> Dual:
         slope = partial if type(partial) is float else partial(value, ans)
     if type(partial) is float and partial == 0.0:
         return make(ans, zero_tangent(ans, batch_shape(x)), x.tag)
-    return make(ans, _scaled(slope, x.tangent), x.tag)
+    return make(ans, _scaled(slope, x.tangent, (value, ans)), x.tag)
 
 
 def _is_complex(value: Any) -> bool:
@@ -399,13 +417,19 @@ def _combine(
 ) -> Any:
     """Sum of partial * tangent over the live operands; ``None`` when every term is zero."""
     tangent = None
+    inputs = (x_value, y_value, ans)
     if x is not None and not (type(partial_x) is float and partial_x == 0.0):
         slope = partial_x if type(partial_x) is float else partial_x(x_value, y_value, ans)
-        tangent = _scaled(slope, _lift(x, out_ndim) if out_ndim else x.tangent)
+        tangent = _scaled(slope, _lift(x, out_ndim) if out_ndim else x.tangent, inputs)
     if y is not None and not (type(partial_y) is float and partial_y == 0.0):
         slope = partial_y if type(partial_y) is float else partial_y(x_value, y_value, ans)
-        term = _scaled(slope, _lift(y, out_ndim) if out_ndim else y.tangent)
-        tangent = term if tangent is None else tangent + term
+        term = _scaled(slope, _lift(y, out_ndim) if out_ndim else y.tangent, inputs)
+        if tangent is None:
+            tangent = term
+        elif _is_fresh_like(tangent, term, inputs):  # the first term is ours: add into it
+            tangent = np.add(tangent, term, out=tangent)
+        else:
+            tangent = tangent + term
     return tangent
 
 

@@ -127,6 +127,8 @@ def _matmul_jvp(x: Dual | None, y: Dual | None, a: Any, b: Any, tag: int) -> Dua
     ans = np.matmul(a, b)
     batch = batch_shape(x if x is not None else y)
     a_ndim, b_ndim = np.ndim(strip(a)), np.ndim(strip(b))
+    if batch and (a_ndim, b_ndim) in ((2, 1), (1, 2)):
+        return make(ans, _batched_matrix_vector(x, y, a, b, a_ndim), tag)
     a2 = a if a_ndim > 1 else np.reshape(a, (1, -1))
     b2 = b if b_ndim > 1 else np.reshape(b, (-1, 1))
     out_ndim = max(a_ndim, b_ndim, 2)
@@ -141,6 +143,22 @@ def _matmul_jvp(x: Dual | None, y: Dual | None, a: Any, b: Any, tag: int) -> Dua
     if a_ndim == 1:
         tangent = tangent[..., 0] if b_ndim == 1 else tangent[..., 0, :]
     return make(ans, tangent, tag)
+
+
+def _batched_matrix_vector(x: Dual | None, y: Dual | None, a: Any, b: Any, a_ndim: int) -> Any:
+    """Matrix-vector tangents for a batch of k directions as two matrix products.
+
+    A batch of vector tangents is a (k, n) matrix, so ``A @ t_i`` for every i is
+    ``T @ A.T``: one matrix product instead of k matrix-vector products.
+    """
+    tangent = None
+    if x is not None:  # x's tangent: (k, m, n) @ b, or (k, n) @ (n, p)
+        tangent = np.matmul(x.tangent, b)
+    if y is not None:  # y's tangent: (k, n) @ a.T, or a @ (k, n, p)
+        term = np.matmul(y.tangent, np.swapaxes(a, -1, -2)) if a_ndim == 2 else np.matmul(
+            a, y.tangent)
+        tangent = term if tangent is None else tangent + term
+    return tangent
 
 
 register_ufunc(
