@@ -7,6 +7,7 @@ Importing this package registers every implementation with
 from dualdiff.functions import (
     complex_parts,
     fft,
+    flat,
     joining,
     linalg,
     products,
@@ -19,6 +20,7 @@ from dualdiff.functions import (
 __all__ = [
     "complex_parts",
     "fft",
+    "flat",
     "joining",
     "linalg",
     "products",
