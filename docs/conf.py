@@ -129,13 +129,22 @@ def run_benchmarks(app: Any) -> None:
 
 
 def format_amount(amount: float, unit: str) -> str:
-    """A median as text: MiB for memory rows, else seconds scaled to s/ms/µs/ns."""
-    if unit == "B":
-        return f"{amount / 2**20:.1f} MiB"
-    for scale, name in ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs")):
-        if amount >= scale:
-            return f"{amount / scale:.2f} {name}"
-    return f"{amount / 1e-9:.0f} ns"
+    """A median as text, as the benchmark script prints it (without its padding)."""
+    return " ".join(_benchmark_script().format_amount(amount, unit).split())
+
+
+def _benchmark_script() -> Any:
+    """``benchmarks/run.py`` as a module, for its formatting (imported once, when needed)."""
+    if "dualdiff_benchmark_run" not in sys.modules:
+        import importlib.util  # noqa: PLC0415 - only the performance page needs it
+
+        spec = importlib.util.spec_from_file_location(
+            "dualdiff_benchmark_run", ROOT / "benchmarks" / "run.py"
+        )
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module
+        spec.loader.exec_module(module)
+    return sys.modules["dualdiff_benchmark_run"]
 
 
 def format_ratio(ratio: float) -> str:

@@ -171,9 +171,9 @@ def test_benchmark_tables_render_every_row():
     conf.insert_benchmark_tables(SimpleNamespace(dualdiff_benchmarks=data), "performance", source)
     text = source[0]
     assert conf.BENCHMARK_MARKER not in text
-    assert "| x=0.7 | dualdiff | 6.50 µs | 21.67x | ≤ 15x | **no** |" in text
+    assert "| x=0.7 | dualdiff | 6.50 us | 21.67x | ≤ 15x | **no** |" in text
     assert "| n=10 | dualdiff | 3.0 MiB | 3.00x | ≤ 3x | yes |" in text
-    assert "| x=0.7 | base | 300 ns | 1.00x |  |  |" in text
+    assert "| x=0.7 | base | 300.0 ns | 1.00x |  |  |" in text
     assert "2030-01-01" in text
     assert "jax: skipped (not installed)" in text
 
