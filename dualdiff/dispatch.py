@@ -261,14 +261,20 @@ def _is_fresh_like(array: Any, other: Any, inputs: tuple[Any, ...]) -> bool:
     It must own its memory, be none of the rule's inputs or output, and have
     the result's shape and dtype.
     """
-    return (
+    if not (
         type(array) is np.ndarray
+        and array.size >= IN_PLACE_MIN_SIZE
         and type(other) is np.ndarray
         and array.base is None
         and array.shape == other.shape
         and array.dtype == other.dtype
-        and all(array is not x for x in inputs)
-    )
+    ):
+        return False
+    return all(array is not x for x in inputs)
+
+
+IN_PLACE_MIN_SIZE = 4096
+"""Arrays smaller than this are not reused in place: the checks would cost more than the memory."""
 
 
 def _zero_where_tangent_is_zero(product: Any, tangent: Any) -> Any:
