@@ -25,7 +25,7 @@ from dualdiff.api import (
 )
 from dualdiff.dispatch import is_nan_safe, nan_safe, register_function, register_ufunc
 from dualdiff.dual import Dual
-from dualdiff.trace import EvaluationTrace, trace
+from dualdiff.tracing import EvaluationTrace, trace
 
 __all__ = [
     "Dual",

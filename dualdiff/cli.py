@@ -28,7 +28,7 @@ import numpy as np
 
 from dualdiff import value_and_gradient
 from dualdiff.expression import Expression, ExpressionError, parse
-from dualdiff.trace import trace
+from dualdiff.tracing import trace
 
 __all__ = ["main"]
 

@@ -721,7 +721,16 @@ def nan_safe(enabled: bool = True) -> NanSafe:
 
 
 def is_nan_safe() -> bool:
-    """Whether NaN-safe tangents are on (see :func:`nan_safe`)."""
+    """Whether NaN-safe tangents are on (see :func:`nan_safe`).
+
+    Examples
+    --------
+    >>> is_nan_safe()
+    False
+    >>> with nan_safe():
+    ...     is_nan_safe()
+    True
+    """
     return SETTINGS.nan_safe
 
 

@@ -10,7 +10,7 @@ import pytest
 
 import dualdiff
 from dualdiff import Dual, EvaluationTrace, derivative, jvp, trace
-from dualdiff.trace import MAX_ROWS, TraceRow
+from dualdiff.tracing import MAX_ROWS, TraceRow
 
 MINUS, TIMES = "\u2212", "\u00d7"
 

@@ -130,6 +130,16 @@ class EvaluationTrace:
     output_names : tuple of (str or None)
         For each output (one, or one per item of a returned tuple or list), the
         name of its row, or ``None`` if it did not depend on the inputs.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from dualdiff import trace
+    >>> t = trace(lambda x: np.sin(x) * x, (0.5,), (1.0,))
+    >>> len(t), t.output_names  # the input v0, then sin and the product
+    (3, ('v₂',))
+    >>> print(t.to_markdown().splitlines()[0])
+    | name | operation | value | tangent |
     """
 
     rows: tuple[TraceRow, ...]
