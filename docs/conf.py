@@ -209,6 +209,24 @@ def insert_benchmark_tables(app: Any, docname: str, source: list[str]) -> None:
     source[0] = text.replace(BENCHMARK_MARKER, tables, 1)
 
 
+COVERAGE_PAGE = "coverage"
+COVERAGE_MARKER = "% coverage-table"
+
+
+def insert_coverage_table(app: Any, docname: str, source: list[str]) -> None:
+    """Replace the marker line of the coverage page with the report of this checkout."""
+    if docname != COVERAGE_PAGE:
+        return
+    from sphinx.errors import ExtensionError  # noqa: PLC0415 - only during a build
+
+    from dualdiff.coverage import classify, markdown_report  # noqa: PLC0415
+
+    text = source[0]
+    if COVERAGE_MARKER not in text.splitlines():
+        raise ExtensionError(f"{docname} lost its {COVERAGE_MARKER!r} line")
+    source[0] = text.replace(COVERAGE_MARKER, markdown_report(classify()), 1)
+
+
 def always_reread_performance(app: Any, env: Any, added: Any, changed: Any, removed: Any) -> list:
     """The measurements change on every build, so the performance page is always re-read."""
     return [BENCHMARK_PAGE] if BENCHMARK_PAGE in env.found_docs else []
@@ -271,5 +289,6 @@ def setup(app: Any) -> dict[str, Any]:
     app.connect("builder-inited", use_this_python_for_notebooks)
     app.connect("builder-inited", run_benchmarks)
     app.connect("source-read", insert_benchmark_tables)
+    app.connect("source-read", insert_coverage_table)
     app.connect("env-get-outdated", always_reread_performance)
     return {"parallel_read_safe": False}

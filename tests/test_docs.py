@@ -19,13 +19,14 @@ import pytest
 from sphinx.errors import ExtensionError
 
 import dualdiff
+from dualdiff.coverage import classify
 
 ROOT = Path(__file__).parent.parent
 DOCS = ROOT / "docs"
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 PAGES = [
     "index", "installation", "concepts", "derivatives", "batched", "conventions", "errors",
-    "rules", "performance", "reference",
+    "rules", "coverage", "performance", "reference",
 ]  # fmt: skip
 
 
@@ -204,3 +205,11 @@ def test_no_notebooks_fails_the_build(tmp_path, monkeypatch):
     monkeypatch.setattr(conf, "NOTEBOOKS", tmp_path)
     with pytest.raises(ExtensionError, match="no notebooks"):
         conf.mirror_notebooks(SimpleNamespace())
+
+
+def test_coverage_page_lists_every_overridable_entry(site):
+    text = text_of(site / "coverage.html")
+    entries = classify()
+    assert "unclassified" in text
+    missing = [entry.name for entry in entries if entry.name not in text]
+    assert not missing, missing[:10]
