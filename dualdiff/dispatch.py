@@ -589,6 +589,13 @@ def array_ufunc(self: Dual, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs
             result.tangent = slope * self.tangent
             result.tag = self.tag
             return result
+        rule = RULES.get(ufunc)
+        if rule is not None:  # np.exp(dual_array): a plain call goes straight to the chain rule
+            return apply_unary(rule, self)
+    elif len(inputs) == 2 and not kwargs and method == "__call__":
+        rule = RULES.get(ufunc)
+        if rule is not None:
+            return apply_binary(rule, *inputs)
     return call_ufunc(ufunc, method, inputs, kwargs)
 
 
