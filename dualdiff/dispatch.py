@@ -483,6 +483,8 @@ def binary_operator(  # noqa: PLR0915 - flat on purpose: every call costs as muc
     kind_x, kind_y = _constant_kind(partial_x), _constant_kind(partial_y)
     if "zero" in (kind_x, kind_y) or SETTINGS.nan_safe:  # (floor_divide) rare: no flat path
         return _general_operator(rule)
+    x_call, y_call = kind_x == "call", kind_y == "call"
+    x_one, y_one = kind_x == "one", kind_y == "one"
 
     def forward(self: Dual, other: Any, modulo: Any = None) -> Any:  # noqa: PLR0912
         value, other_kind = self.value, type(other)
@@ -492,10 +494,10 @@ def binary_operator(  # noqa: PLR0915 - flat on purpose: every call costs as muc
             if other_kind is float or other_kind is int:
                 try:
                     ans = kernel(value, other)
-                    if kind_x == "call":
+                    if x_call:
                         tangent = partial_x(value, other, ans) * self.tangent
                     else:
-                        tangent = self.tangent if kind_x == "one" else partial_x * self.tangent
+                        tangent = self.tangent if x_one else partial_x * self.tangent
                 except SCALAR_ERRORS:
                     return apply_binary(rule, self, other)
                 result = _new(Dual)
@@ -505,15 +507,15 @@ def binary_operator(  # noqa: PLR0915 - flat on purpose: every call costs as muc
                 y = other.value
                 try:
                     ans = kernel(value, y)
-                    if kind_x == "call":
+                    if x_call:
                         tangent = partial_x(value, y, ans) * self.tangent
                     else:
-                        tangent = self.tangent if kind_x == "one" else partial_x * self.tangent
-                    if kind_y == "call":
+                        tangent = self.tangent if x_one else partial_x * self.tangent
+                    if y_call:
                         tangent = tangent + partial_y(value, y, ans) * other.tangent
                     else:
                         tangent = tangent + (
-                            other.tangent if kind_y == "one" else partial_y * other.tangent
+                            other.tangent if y_one else partial_y * other.tangent
                         )
                 except SCALAR_ERRORS:
                     return apply_binary(rule, self, other)
@@ -529,10 +531,10 @@ def binary_operator(  # noqa: PLR0915 - flat on purpose: every call costs as muc
         if type(value) is float and (other_kind is float or other_kind is int):
             try:
                 ans = kernel(other, value)
-                if kind_y == "call":
+                if y_call:
                     tangent = partial_y(other, value, ans) * self.tangent
                 else:
-                    tangent = self.tangent if kind_y == "one" else partial_y * self.tangent
+                    tangent = self.tangent if y_one else partial_y * self.tangent
             except SCALAR_ERRORS:
                 return apply_binary(rule, other, self)
             result = _new(Dual)
