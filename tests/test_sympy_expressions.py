@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from dualdiff.testing import check_sympy
 
 X, Y = sp.symbols("x y", real=True)
-EXAMPLES = int(os.environ.get("DUALDIFF_SYMPY_EXAMPLES", "2000"))
+EXAMPLES = int(os.environ.get("DUALDIFF_SYMPY_EXAMPLES", "3000"))
 
 # Each wrapper keeps its argument in the function's domain for any real u.
 UNARY = [
