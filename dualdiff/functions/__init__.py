@@ -6,6 +6,7 @@ Importing this package registers every implementation with
 
 from dualdiff.functions import (
     complex_parts,
+    compositions,
     fft,
     flat,
     joining,
@@ -19,6 +20,7 @@ from dualdiff.functions import (
 
 __all__ = [
     "complex_parts",
+    "compositions",
     "fft",
     "flat",
     "joining",

@@ -438,7 +438,10 @@ def _quantile(name: str, a: Any, q: Any, axis: Any, keepdims: bool) -> Any:
     if type(fraction) is not Dual:
         fraction = np.asarray(fraction, dtype=dtype)
     below, above = ordered[..., low], ordered[..., high]
-    result = below + (above - below) * fraction
+    difference = above - below
+    # NumPy's lerp: from the nearer neighbour, so values round exactly as NumPy's do
+    upper = _plain(fraction) >= 0.5
+    result = np.where(upper, above - difference * (1 - fraction), below + difference * fraction)
     has_nan = np.isnan(_plain(ordered)[..., -1])
     if np.any(has_nan):  # NaN, as NumPy, with a zero tangent
         has_nan = np.reshape(has_nan, has_nan.shape + (1,) * q_plain.ndim)
