@@ -400,9 +400,9 @@ def test_unsupported_operands_raise_type_error(bad):
 @pytest.mark.parametrize(
     "call",
     [
-        pytest.param(lambda: np.cov(VECTOR), id="cov"),
-        pytest.param(lambda: np.corrcoef(VECTOR), id="corrcoef"),
-        pytest.param(lambda: np.delete(VECTOR, 0), id="delete"),
+        pytest.param(lambda: np.histogram(VECTOR), id="histogram"),
+        pytest.param(lambda: np.histogram_bin_edges(VECTOR), id="histogram_bin_edges"),
+        pytest.param(lambda: np.lib.scimath.sqrt(VECTOR), id="scimath.sqrt"),
     ],
 )
 def test_unsupported_numpy_functions_raise(call):
@@ -411,10 +411,10 @@ def test_unsupported_numpy_functions_raise(call):
 
 
 def test_unsupported_numpy_function_message_names_the_function():
-    with pytest.raises(TypeError, match=r"numpy\.cov\b"):
-        np.cov(VECTOR)
+    with pytest.raises(TypeError, match=r"numpy\.histogram\b"):
+        np.histogram(VECTOR)
     with pytest.raises(TypeError, match=r"register_function"):
-        np.delete(VECTOR, 0)
+        np.histogram_bin_edges(VECTOR)
 
 
 @pytest.mark.parametrize(
