@@ -11,10 +11,19 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from dualdiff.dispatch import RULES
+from dualdiff.rules import RATIOS
 from dualdiff.testing import check_jvp
 
+# Rules on RATIOS (remainder, fmod, floor_divide, copysign, heaviside) jump wherever x / y
+# crosses an integer: mixing the columns of their domain makes |x / y| large and the jumps
+# dense, closer together than any finite-difference step, so only the fixed points of
+# tests/test_rules.py (chosen between jumps) can check them.
 ELEMENTWISE = sorted(
-    (rule for rule in RULES.values() if rule.jvp is None and rule.ufunc.nin in (1, 2)),
+    (
+        rule
+        for rule in RULES.values()
+        if rule.jvp is None and rule.ufunc.nin in (1, 2) and rule.domain is not RATIOS
+    ),
     key=lambda rule: rule.ufunc.__name__,
 )
 
