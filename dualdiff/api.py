@@ -15,7 +15,8 @@ import numpy as np
 from dualdiff.columns import jacobian_columns
 from dualdiff.dispatch import batch_shape, make, zero_tangent
 from dualdiff.dual import Dual, as_value
-from dualdiff.tags import new_tag
+from dualdiff.memory import tags_in
+from dualdiff.tags import is_running, new_tag, running
 
 Function = Callable[..., Any]
 
@@ -50,6 +51,13 @@ def extract(out: Any, tag: int, batch: tuple[int, ...]) -> tuple[Any, Any]:
     value, tangent
         Same structure as ``out``.
     """
+    stale = [t for t in tags_in(out) if t != tag and not is_running(t)]
+    if stale:
+        raise TypeError(
+            "the function's result carries the perturbation of a derivative call that has "
+            "finished (a Dual kept from an earlier call and used in this one); it cannot be "
+            "part of a right derivative.  Recompute it inside this call, or pass its .value"
+        )
     if isinstance(out, tuple | list):
         pairs = [extract(item, tag, batch) for item in out]
         return _rebuild(out, [p[0] for p in pairs]), _rebuild(out, [p[1] for p in pairs])
@@ -136,7 +144,9 @@ def jvp(f: Function, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[A
     batches = {batch_shape(d) for d in seeded}
     if len(batches) > 1:
         raise ValueError(f"all tangents must carry the same batch of directions, got {batches}")
-    return extract(f(*seeded), tag, batches.pop() if batches else ())
+    with running(tag, *tags_in(primals)):
+        out = f(*seeded)
+    return extract(out, tag, batches.pop() if batches else ())
 
 
 # --- scalar input ------------------------------------------------------------------------------
@@ -172,7 +182,8 @@ def value_and_derivative(f: Function, x: Any) -> tuple[Any, Any]:
                 "gradient(f, x) for a scalar-valued f or jacobian(f, x) otherwise"
             )
     tag = new_tag()
-    out = f(make(x, 1.0, tag))
+    with running(tag, *tags_in(x)):
+        out = f(make(x, 1.0, tag))
     if type(out) is Dual and out.tag == tag and type(out.value) is float:
         return out.value, _plain_scalar(out.tangent)  # the common case, unpacked directly
     return extract(out, tag, ())

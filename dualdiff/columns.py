@@ -13,8 +13,9 @@ from typing import Any
 
 import numpy as np
 
+from dualdiff import memory
 from dualdiff.dual import Dual
-from dualdiff.tags import new_tag
+from dualdiff.tags import new_tag, running
 
 SEED_BUDGET = 2**22
 """Most tangent elements seeded at once by default (32 MiB of float64)."""
@@ -63,20 +64,13 @@ def jacobian_columns(
         raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
     dtype = np.result_type(_plain(x))
     value, blocks = None, []
+    outer = memory.tags_in(x)
     for start in range(0, max(n, 1), chunk_size):
         stop = min(n, start + chunk_size)
         tag = new_tag()
-        if n == 0:  # an empty input: a batch of no directions
-            seeds, batch = np.zeros((0, *shape), dtype=dtype), (0,)
-        elif chunk_size == 1 or n == 1:
-            seed = np.zeros(n, dtype=dtype)
-            seed[start] = 1.0
-            seeds = seed.reshape(shape) if shape else dtype.type(1.0)
-            batch: tuple[int, ...] = ()
-        else:
-            seeds = np.eye(n, dtype=dtype)[start:stop].reshape((stop - start, *shape))
-            batch = (stop - start,)
-        out = f(Dual(x, seeds, tag=tag))
+        seeds, batch = _seeds(x, shape, dtype, start, stop, single=chunk_size == 1 or n == 1)
+        with running(tag, *outer):
+            out = f(memory.make(memory.owned(x), seeds, tag))  # a fresh copy of the point
         if isinstance(out, tuple | list):
             raise TypeError(
                 "jacobian needs f to return one array, not a tuple or list; "
@@ -95,6 +89,29 @@ def jacobian_columns(
         jacobian = jacobian[()]
         jacobian = jacobian.item() if type(jacobian) in (np.float64, np.complex128) else jacobian
     return value, jacobian
+
+
+def _seeds(x: Any, shape: tuple[int, ...], dtype: np.dtype, start: int, stop: int, *,
+           single: bool) -> tuple[Any, tuple[int, ...]]:
+    """Unit directions ``start`` to ``stop`` (C order of ``x``), laid out like ``x``'s value.
+
+    One direction (``single``) is an unbatched tangent; several are a batch.
+    The layout follows the point's, so a reshape inside ``f`` is a view of the
+    tangents exactly when it is one of the value.
+    """
+    plain = _plain(x)
+    if not shape:
+        return (dtype.type(1.0), ()) if single else (np.ones(1, dtype=dtype), (1,))
+    if stop == start:  # an empty input: a batch of no directions
+        return np.zeros((0, *shape), dtype=dtype), (0,)
+    lead = () if single else (stop - start,)
+    seeds = memory.zeros_like_layout(plain, lead, dtype)
+    cells = np.unravel_index(np.arange(start, stop), shape)
+    if single:
+        seeds[tuple(c[0] for c in cells)] = 1.0
+    else:
+        seeds[(np.arange(stop - start), *cells)] = 1.0
+    return seeds, lead
 
 
 def _plain(x: Any) -> Any:

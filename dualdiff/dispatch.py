@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from dualdiff import memory
 from dualdiff.dual import Dual, install_operators
 from dualdiff.elementary import REAL_KERNELS, SCALAR_ERRORS, evaluator, strip
 from dualdiff.rules import (
@@ -223,7 +224,7 @@ def zero_tangent(value: Any, batch: tuple[int, ...] = ()) -> Any:
     plain = strip(value)
     if isinstance(plain, list | tuple):
         plain = np.asarray(plain)
-    return np.zeros(batch + np.shape(plain), dtype=np.result_type(plain))
+    return memory.zeros_like_layout(plain, batch, np.result_type(plain))
 
 
 def _lift(x: Dual, out_ndim: int) -> Any:
@@ -245,8 +246,10 @@ def _scaled(partial: Any, tangent: Any, inputs: tuple[Any, ...] = ()) -> Any:
     rule's ``inputs`` or output), the product is written into it: one array
     less per operation, which is what bounds the memory of large JVPs.
     """
-    if type(partial) is float and partial == 1.0:
-        return tangent.copy() if type(tangent) is np.ndarray else tangent
+    if type(partial) is float and partial == 1.0:  # a copy: the result's tangent is its own
+        if type(tangent) is np.ndarray:
+            return np.copy(tangent, order="K")
+        return memory.copy(tangent) if type(tangent) is Dual else tangent
     if SETTINGS.nan_safe:
         with np.errstate(invalid="ignore"):  # the 0 * inf it repairs
             return _zero_where_tangent_is_zero(partial * tangent, tangent)
@@ -289,11 +292,27 @@ def _zero_where_tangent_is_zero(product: Any, tangent: Any) -> Any:
 
 
 def _fit(tangent: Any, ans: Any, batch: tuple[int, ...]) -> Any:
-    """Broadcast a tangent to the output's shape (plus the batch axis)."""
+    """The tangent of a fresh result ``ans``: of its shape (plus the batch axis), its own.
+
+    A tangent that broadcasts (``ones(3) + scalar_dual``) is materialised, and
+    one laid out unlike ``ans`` is copied, so that views of the result are
+    views of its tangent too (see :mod:`dualdiff.memory`).
+    """
     shape = batch + _shape(ans)
     if _shape(tangent) != shape:
-        tangent = np.broadcast_to(tangent, shape)
-    return tangent
+        return memory.copy_laid_out(np.broadcast_to(tangent, shape), strip(ans))
+    return _laid_out(tangent, ans)
+
+
+def _laid_out(tangent: Any, ans: Any) -> Any:
+    """``tangent``, or a copy laid out like ``ans`` where its memory order differs."""
+    plain = strip(ans)
+    if type(plain) is not np.ndarray or plain.ndim < 2:
+        return tangent
+    if all(memory.follows_layout(p, plain) for p in memory.parts(tangent)
+           if type(p) is np.ndarray):
+        return tangent
+    return memory.copy_laid_out(tangent, plain)
 
 
 def _as_numpy_constant(x: Any, dtype: np.dtype) -> Any:
@@ -335,7 +354,7 @@ def apply_unary(rule: UfuncRule, x: Dual) -> Dual:
         slope = partial if type(partial) is float else partial(value, ans)
     if type(partial) is float and partial == 0.0:
         return make(ans, zero_tangent(ans, batch_shape(x)), x.tag)
-    return make(ans, _scaled(slope, x.tangent, (value, ans)), x.tag)
+    return make(ans, _laid_out(_scaled(slope, x.tangent, (value, ans)), ans), x.tag)
 
 
 def _is_complex(value: Any) -> bool:
@@ -633,21 +652,33 @@ def call_function(func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict)
             f"dualdiff has no derivative rule for {module}.{func.__name__}; register one with "
             "dualdiff.register_function"
         )
-    return implementation(*args, **kwargs)
+    return memory.settle(implementation(*args, **kwargs), (args, kwargs))
 
 
 def getitem(x: Dual, index: Any) -> Dual:
-    """``x[index]`` for basic, advanced and boolean indices; a batch axis is carried along."""
-    if isinstance(index, Dual) or (
-        isinstance(index, tuple) and any(isinstance(i, Dual) for i in index)
-    ):
-        raise TypeError("a Dual cannot be used as an index; index with integers or .value")
+    """``x[index]`` for basic, advanced and boolean indices; a batch axis is carried along.
+
+    As in NumPy, basic indexing gives a view (of the value and of every
+    tangent) and advanced indexing a copy; a single element is a copy too, so
+    its tangent is never a view into ``x``'s.
+    """
+    index = memory.index_tuple(index)
+    if type(strip(x.value)) is not np.ndarray:  # a scalar: x[()] and x[...] are itself
+        if index in ((), (Ellipsis,)):
+            return x
+        raise IndexError("invalid index to scalar variable.")
     value = x.value[index]
     if not batch_shape(x):
-        return make(value, x.tangent[index], x.tag)
-    index = index if isinstance(index, tuple) else (index,)
-    rest = (slice(None),) if any(i is Ellipsis for i in index) else (Ellipsis, slice(None))
-    tangent = np.moveaxis(np.moveaxis(x.tangent, 0, -1)[(*index, *rest)], -1, 0)
+        tangent = x.tangent[index]
+    else:
+        rest = (slice(None),) if any(i is Ellipsis for i in index) else (Ellipsis, slice(None))
+        tangent = np.moveaxis(np.moveaxis(x.tangent, 0, -1)[(*index, *rest)], -1, 0)
+    plain = strip(value)
+    if type(plain) is not np.ndarray:  # one element: a copy, as NumPy's scalar
+        if type(tangent) is np.ndarray or type(tangent) is Dual:
+            tangent = memory.copy_laid_out(tangent, plain)
+    elif not np.may_share_memory(plain, strip(x.value)):  # advanced indexing: a copy
+        tangent = _laid_out(tangent, plain)
     return make(value, tangent, x.tag)
 
 

@@ -31,7 +31,8 @@ _LOST = (
 )
 _NOT_AN_ARRAY = (
     "a Dual cannot become a plain NumPy array: its tangent would be dropped. "
-    "To build an array of Duals use np.stack([...]) or np.concatenate([...]); "
+    "To fill an array with Duals, allocate it from one (np.zeros_like(x), np.empty_like(x) "
+    "or x * 0 for a Dual x); to build one use np.stack([...]) or np.concatenate([...]); "
     "to take values explicitly use .value."
 )
 
@@ -51,6 +52,14 @@ class Dual:
         Which differentiation this number belongs to (see
         :mod:`dualdiff.tags`).  Users rarely set it.
 
+    Notes
+    -----
+    Like ``np.array``, the constructor copies: the new Dual's value and
+    tangent are its own memory, so later writes to the arrays passed in do
+    not reach it (and writes to it do not reach them).  A Dual array then
+    behaves like an ndarray of (value, tangent) pairs: views share memory,
+    copies do not, in-place operations write in place (:mod:`dualdiff.memory`).
+
     Examples
     --------
     >>> import numpy as np
@@ -65,9 +74,12 @@ class Dual:
     __slots__ = ("tag", "tangent", "value")
 
     def __init__(self, value: Any, tangent: Any = None, *, tag: int = USER_TAG) -> None:
-        value = as_value(value)
+        value = _memory.owned(as_value(value))
         self.value = value
-        self.tangent = _zero_like(value) if tangent is None else _as_tangent(tangent, value)
+        if tangent is None:
+            self.tangent = _memory.zeros_for(value)
+        else:
+            self.tangent = _memory.copy_laid_out(_as_tangent(tangent, value), _strip(value))
         self.tag = tag
 
     # --- shape and type ----------------------------------------------------------------------
@@ -123,26 +135,20 @@ class Dual:
         """Write ``item`` at ``index``: its value into the value, its tangent into the tangent.
 
         ``item`` may be a number, an array (a constant: zero tangent) or a
-        Dual of this tag or an older one (older duals are constants here, and
-        the value becomes a dual number of their tag to keep their tangents).
-        A Dual of a newer tag cannot be written (``TypeError``).
-
-        Value and tangent are written in place, as NumPy writes arrays, so a
-        write through a view (``x[0][1] = d``) reaches the Dual it views, value
-        and tangent alike.  A read-only tangent (``np.broadcast_to`` and
-        ``np.where`` return read-only views) is copied first; a read-only
-        value raises, as in NumPy.  No operation hands one dual number's
-        tangent array to another whose value it is not a view of (``x + 1``
-        copies the tangent), so a write never reaches an unrelated tangent.
+        Dual of this tag or an older one (older duals are constants here).
+        Value and tangents are written in place, as NumPy writes arrays, so a
+        write through a view (``x[0][1] = d``) reaches every alias, value and
+        tangent alike (see :mod:`dualdiff.memory`).  A Dual of a newer tag,
+        or a complex item into a real array, raises ``TypeError``; a
+        read-only array raises ``ValueError``, as in NumPy.
         """
-        if type(item) is Dual and item.tag > self.tag:
-            raise TypeError(
-                "cannot write a Dual of a newer derivative into an array of an older one: the "
-                "newer perturbation has no place in it.  Build the array inside the newer "
-                "derivative (e.g. out = x * 0 or np.copy(x) for the newer x), or np.stack the "
-                "elements"
-            )
-        _write(self, _index_tuple(index), item, 0)
+        _memory.write(self, index, item)
+
+    def __copy__(self) -> Dual:
+        return _memory.copy(self)
+
+    def __deepcopy__(self, memo: dict) -> Dual:
+        return _memory.copy(self)
 
     # --- NumPy protocols ---------------------------------------------------------------------
     def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
@@ -156,7 +162,9 @@ class Dual:
 
     # --- conversions that would lose the tangent ---------------------------------------------
     def __float__(self) -> float:
-        raise TypeError(_LOST.format(what="float() of a Dual (also math.* functions)"))
+        raise TypeError(_LOST.format(
+            what="float() of a Dual (also math.* functions, and writing a Dual into an element "
+                 "of a plain array: allocate that array with np.zeros_like(x) for a Dual x)"))
 
     def __int__(self) -> int:
         raise TypeError(_LOST.format(what="int() of a Dual"))
@@ -277,6 +285,21 @@ class Dual:
         """Set every element to ``value`` (a number or a scalar Dual), in place."""
         self[...] = value
 
+    def put(self, indices: Any, values: Any, mode: str = "raise") -> None:
+        """Write ``values`` at the flat ``indices``, in place, as ``numpy.put``."""
+        np.put(self, indices, values, mode=mode)
+
+    @property
+    def flat(self) -> Any:
+        """The elements in C order, as ``ndarray.flat``: read as copies, written in place."""
+        from dualdiff.functions.inplace import FlatIterator  # noqa: PLC0415 - imports this module
+
+        return FlatIterator(self)
+
+    @flat.setter
+    def flat(self, value: Any) -> None:
+        self.flat[...] = value
+
     def max(self, axis: Any = None, out: Any = None, keepdims: bool = False, initial: Any = None,
             where: Any = None) -> Dual:
         """The maximum, as ``numpy.max``."""
@@ -382,83 +405,6 @@ def _given(**kwargs: Any) -> dict[str, Any]:
     return {key: value for key, value in kwargs.items() if value is not None}
 
 
-# --- writing into a Dual array ---------------------------------------------------------------
-# ``x[index] = item`` writes the item's value into x's value and its tangent into x's tangent.
-# A tangent has a leading batch axis the index does not address, and in nested differentiation
-# the fields being written are themselves dual numbers whose leading axes are such batch axes
-# of an outer tangent: ``lead`` counts the leading axes the index skips.  The item always
-# carries those leading axes explicitly (of length one where it broadcasts).
-
-
-def _index_tuple(index: Any) -> tuple[Any, ...]:
-    index = index if isinstance(index, tuple) else (index,)
-    if any(type(i) is Dual for i in index):
-        raise TypeError("a Dual cannot be used as an index; index with integers or .value")
-    return index
-
-
-def _past(index: tuple[Any, ...], lead: int) -> tuple[Any, ...]:
-    """``index`` for an array whose ``lead`` leading axes were moved to the end."""
-    if not lead:
-        return index
-    rest = (slice(None),) * lead
-    return (*index, *rest) if any(i is Ellipsis for i in index) else (*index, Ellipsis, *rest)
-
-
-def _to_end(array: Any, lead: int) -> Any:
-    """A view of ``array`` with its ``lead`` leading axes moved to the end."""
-    if not lead or np.ndim(array) == 0:
-        return array
-    return np.moveaxis(array, tuple(range(lead)), tuple(range(-lead, 0)))
-
-
-def _assign(field: Any, index: tuple[Any, ...], item: Any, lead: int) -> Any:
-    """Write ``item`` into ``field`` (an array or a Dual); the field, promoted if needed.
-
-    An item of a tag newer than the field's (or a dual item into a plain
-    array) makes the field a dual number of the item's tag with zero tangent.
-    """
-    if type(item) is Dual and (type(field) is not Dual or item.tag > field.tag):
-        batch = _dispatch.batch_shape(item)
-        field = _dispatch.make(field, _dispatch.zero_tangent(field, batch), item.tag)
-    if type(field) is Dual:
-        _write(field, index, item, lead)
-    else:
-        _to_end(field, lead)[_past(index, lead)] = _to_end(item, lead)
-    return field
-
-
-def _writable(x: Any) -> bool:
-    """Whether every array in ``x`` (a value and tangent at every level) can be written."""
-    if type(x) is Dual:
-        return _writable(x.value) and _writable(x.tangent)
-    return isinstance(x, np.ndarray) and x.flags.writeable
-
-
-def _write(x: Dual, index: tuple[Any, ...], item: Any, lead: int) -> None:
-    """Write ``item`` at ``index`` into ``x``'s value and tangent (see ``Dual.__setitem__``)."""
-    if not isinstance(_strip(x.value), np.ndarray):
-        raise TypeError("a scalar Dual does not support item assignment")
-    batch = _dispatch.batch_shape(x)
-    if type(item) is Dual and item.tag == x.tag:
-        item_value, item_tangent = item.value, item.tangent
-        item_batch = _dispatch.batch_shape(item)
-        if item_batch and item_batch != batch:
-            raise ValueError(
-                f"cannot write a Dual with a batch of {item_batch[0]} directions into one with "
-                + (f"a batch of {batch[0]}" if batch else "a single direction")
-            )
-        if batch and not item_batch:  # one direction, the same in every direction of the batch
-            item_tangent = np.reshape(item_tangent, (1, *np.shape(_strip(item_tangent))))
-    else:
-        item_value = item
-        item_tangent = np.zeros((), dtype=np.result_type(_strip(x.tangent)))
-    if not _writable(x.tangent):  # a read-only view: give x a tangent of its own
-        x.tangent = np.copy(x.tangent)
-    x.value = _assign(x.value, index, item_value, lead)
-    x.tangent = _assign(x.tangent, index, item_tangent, lead + len(batch))
-
-
 def _divmod(self: Dual, other: Any) -> Any:
     return self // other, self % other
 
@@ -516,15 +462,6 @@ def _as_tangent(tangent: Any, value: Any) -> Any:
     return tangent
 
 
-def _zero_like(value: Any) -> Any:
-    if type(value) is float:
-        return 0.0
-    if type(value) is complex:
-        return 0j
-    plain = _strip(value)
-    return np.zeros(np.shape(plain), dtype=np.result_type(plain))
-
-
 def _strip(x: Any) -> Any:
     while type(x) is Dual:
         x = x.value
@@ -534,6 +471,26 @@ def _strip(x: Any) -> Any:
 # The dispatch module needs the Dual class, so it is imported after the class exists;
 # it calls install_operators() once its rule registry is built.
 from dualdiff import dispatch as _dispatch  # noqa: E402
+from dualdiff import memory as _memory  # noqa: E402
+
+
+def _in_place(operator: Any, symbol: str) -> Any:
+    """The augmented assignment ``x op= y``: in place for arrays, as NumPy's, else a rebinding.
+
+    The result is computed first (with the old value, as ``x *= y``'s tangent
+    rule needs) and then written over ``x``'s value and tangents, so every
+    view and alias of ``x`` sees it.  A scalar Dual is immutable, like a
+    NumPy scalar: ``x op= y`` binds the name to a new Dual.
+    """
+
+    def method(self: Dual, other: Any) -> Any:
+        result = operator(self, other)
+        if result is NotImplemented or not isinstance(_strip(self.value), np.ndarray):
+            return result
+        return _memory.assign(self, result, what=f"x {symbol} y")
+
+    method.__name__ = f"__i{operator.__name__.strip('_')}__"
+    return method
 
 
 def install_operators() -> None:
@@ -547,9 +504,14 @@ def install_operators() -> None:
     Dual.__mod__, Dual.__rmod__ = binary(np.remainder)
     Dual.__matmul__, Dual.__rmatmul__ = _matmul, _rmatmul
     Dual.__pow__, Dual.__rpow__ = binary(np.power)
-    Dual.__iadd__, Dual.__isub__, Dual.__imul__ = Dual.__add__, Dual.__sub__, Dual.__mul__
-    Dual.__itruediv__, Dual.__ifloordiv__ = Dual.__truediv__, Dual.__floordiv__
-    Dual.__imod__, Dual.__ipow__, Dual.__imatmul__ = Dual.__mod__, Dual.__pow__, Dual.__matmul__
+    Dual.__iadd__ = _in_place(Dual.__add__, "+=")
+    Dual.__isub__ = _in_place(Dual.__sub__, "-=")
+    Dual.__imul__ = _in_place(Dual.__mul__, "*=")
+    Dual.__itruediv__ = _in_place(Dual.__truediv__, "/=")
+    Dual.__ifloordiv__ = _in_place(Dual.__floordiv__, "//=")
+    Dual.__imod__ = _in_place(Dual.__mod__, "%=")
+    Dual.__ipow__ = _in_place(Dual.__pow__, "**=")
+    Dual.__imatmul__ = _in_place(Dual.__matmul__, "@=")
     Dual.__divmod__, Dual.__rdivmod__ = _divmod, _rdivmod
     Dual.__neg__ = unary(np.negative)
     Dual.__pos__ = unary(np.positive)

@@ -34,3 +34,55 @@ def new_tag() -> int:
     True
     """
     return next(_counter)
+
+
+_RUNNING: dict[int, int] = {}
+"""Tags of the derivative calls running now (and of Duals passed into them), with counts."""
+
+
+class running:  # noqa: N801 - used as a statement, like a function
+    """Mark ``tags`` as belonging to a derivative call that is running.
+
+    Every derivative verb marks its own tag and the tags of the Duals it
+    was given while ``f`` runs; a result carrying any other tag (but
+    :data:`USER_TAG`) holds a perturbation of a call that has finished, and
+    the verb refuses it (see :func:`is_running`).
+
+    Examples
+    --------
+    >>> tag = new_tag()
+    >>> with running(tag):
+    ...     is_running(tag)
+    True
+    >>> is_running(tag)
+    False
+    """
+
+    __slots__ = ("tags",)
+
+    def __init__(self, *tags: int) -> None:
+        self.tags = tags
+
+    def __enter__(self) -> running:
+        for tag in self.tags:
+            _RUNNING[tag] = _RUNNING.get(tag, 0) + 1
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for tag in self.tags:
+            left = _RUNNING[tag] - 1
+            if left:
+                _RUNNING[tag] = left
+            else:
+                del _RUNNING[tag]
+
+
+def is_running(tag: int) -> bool:
+    """Whether ``tag`` is the user's or belongs to a derivative call that is running now.
+
+    Examples
+    --------
+    >>> is_running(USER_TAG)
+    True
+    """
+    return tag == USER_TAG or tag in _RUNNING

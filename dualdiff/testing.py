@@ -141,6 +141,21 @@ def _step_scales(
     return float(np.concatenate(ratios).min()), float(np.concatenate(spans).max())
 
 
+def _moved(p: np.ndarray, step: complex, t: np.ndarray) -> np.ndarray:
+    """``p + step * t`` laid out in memory as ``p`` is (order 'K').
+
+    Code that writes into views computes a different function of a
+    C-ordered and of an F-ordered array (a reshape is a view of one and a
+    copy of the other), so the references see the point's own layout.
+    """
+    moved = p + step * t
+    if not isinstance(p, np.ndarray) or p.ndim < 2:
+        return moved
+    laid_out = np.empty_like(p, dtype=moved.dtype)
+    laid_out[...] = moved
+    return laid_out
+
+
 def _complex_step(
     f: Callable[..., Any], primals: Sequence[np.ndarray], tangents: Sequence[np.ndarray]
 ) -> np.ndarray | None:
@@ -149,7 +164,8 @@ def _complex_step(
         with np.errstate(all="ignore"), warnings.catch_warnings():
             # f may cast the probe to real (and warn): then the complex step does not apply.
             warnings.simplefilter("ignore", np.exceptions.ComplexWarning)
-            out = _flatten(f(*(p + 1j * h * t for p, t in zip(primals, tangents, strict=True))))
+            out = _flatten(f(*(_moved(p, 1j * h, t) for p, t in zip(primals, tangents,
+                                                                    strict=True))))
     except (TypeError, ValueError, ArithmeticError):
         return None
     if not np.iscomplexobj(out):
@@ -240,7 +256,7 @@ def _check_one(
     complex_step: bool | None,
 ) -> JVPReport:
     def along(h: float) -> np.ndarray:
-        return _flatten(f(*(p + h * t for p, t in zip(primals, tangents, strict=True))))
+        return _flatten(f(*(_moved(p, h, t) for p, t in zip(primals, tangents, strict=True))))
 
     # The first step is small against every moving coordinate, so no step leaves the
     # neighbourhood of any of them (discontinuities, domain edges); the error estimate

@@ -41,7 +41,8 @@ import numpy as np
 from dualdiff.api import extract
 from dualdiff.dispatch import batch_shape
 from dualdiff.dual import Dual
-from dualdiff.tags import new_tag
+from dualdiff.memory import tags_in
+from dualdiff.tags import new_tag, running
 from dualdiff.trace_table import (
     MAX_ROWS,
     EvaluationTrace,
@@ -512,7 +513,8 @@ def trace(
     recorder = _Recorder(tag)
     proxies = [recorder.seed(d, label) for d, label in zip(seeds, labels, strict=True)]
     output_nodes: list[int | None] = []
-    out = _unwrap_output(f(*proxies), recorder, output_nodes)
+    with running(tag, *tags_in(primals)):
+        out = _unwrap_output(f(*proxies), recorder, output_nodes)
     output, output_tangent = extract(out, tag, batches.pop() if batches else ())
     rows, node_names = recorder.rows(order)
     return EvaluationTrace(

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from dualdiff import memory
 from dualdiff.dispatch import (
     INTEGER_ARGUMENT_RULES,
     PLAIN,
@@ -24,7 +25,6 @@ from dualdiff.dispatch import (
     apply_unary,
     batch_shape,
     make,
-    zero_tangent,
 )
 from dualdiff.dual import Dual
 from dualdiff.elementary import strip
@@ -73,7 +73,7 @@ def call_ufunc(ufunc: np.ufunc, method: str, inputs: tuple[Any, ...], kwargs: di
     else:
         result = handler(ufunc, inputs, kwargs)
     if out is None:
-        return result
+        return memory.settle(result, inputs)
     return _store(ufunc, out, result, where)
 
 
@@ -338,14 +338,13 @@ def _at(ufunc: np.ufunc, inputs: tuple[Any, ...], kwargs: dict) -> None:
     operand_value = operand.value if live else operand
     b = np.reshape(np.broadcast_to(operand_value, positions.shape), (-1,))
     batch = batch_shape(target)
-    if type(target.tangent) is np.ndarray and not target.tangent.flags.writeable:
-        target.tangent = target.tangent.copy()  # a broadcast view
+    memory.read_only_check(target)
+    if live or type(operand) is Dual:
+        memory.ensure_levels(target, operand.value if live else operand)
     db = _flat_tangent(operand, positions.shape, batch) if live else None
-    target.value = _holding(target.value, b)
     if ufunc is not np.multiply:  # linear: the same update of the tangent
         ufunc.at(target.value, cells, b)
         if db is not None:
-            target.tangent = _holding(target.tangent, db)
             ufunc.at(target.tangent, _batched(cells, batch), db)
         return
     # d(a * b) = da * b + a * db: each round updates every cell at most once, so the a of a
@@ -356,25 +355,11 @@ def _at(ufunc: np.ufunc, inputs: tuple[Any, ...], kwargs: dict) -> None:
         round_cells = tuple(c[chosen] for c in cells)
         factor = b[chosen]
         before = target.value[round_cells]
-        target.tangent = _holding(target.tangent, factor)
         np.multiply.at(target.tangent, _batched(round_cells, batch), factor)
         if db is not None:
             update = before * db[..., chosen]
-            target.tangent = _holding(target.tangent, update)
             np.add.at(target.tangent, _batched(round_cells, batch), update)
         np.multiply.at(target.value, round_cells, factor)
-
-
-def _holding(part: Any, update: Any) -> Any:
-    """A plain value or tangent made a Dual of ``update``'s (older) tag, if ``update`` is one.
-
-    Writing an outer derivative's dual number into a plain part would drop its
-    tangent, so the part becomes a new dual number (zero tangent) first; it is
-    then no longer a view of what it was.
-    """
-    if type(update) is Dual and type(part) is not Dual:
-        return make(np.array(part), zero_tangent(part, batch_shape(update)), update.tag)
-    return part
 
 
 def _batched(cells: tuple[Any, ...], batch: tuple[int, ...]) -> tuple[Any, ...]:
@@ -418,43 +403,20 @@ def _write(ufunc: np.ufunc, target: Any, source: Any, where: Any) -> Any:
         if type(source) is Dual:
             raise TypeError(
                 f"out= of {_qualified(ufunc)} is a plain array: writing a Dual into it would "
-                "lose its tangent; pass a Dual as out, or compute on .value"
+                "lose its tangent; pass a Dual as out (e.g. np.zeros_like(x) for a Dual x), "
+                "or compute on .value"
             )
         np.copyto(target, source, where=where, casting="same_kind")
         return target
-    batch = batch_shape(target)
-    if type(source) is Dual and source.tag > target.tag:
+    if type(source) is Dual and source.tag == target.tag and batch_shape(source) != (
+        batch := batch_shape(target)
+    ):
         raise TypeError(
-            f"out= of {_qualified(ufunc)} is a Dual of an outer derivative: writing the "
-            "result into it would lose the inner tangent"
+            f"out= of {_qualified(ufunc)} carries {batch or 'no'} batch of tangents, the "
+            f"result {batch_shape(source) or 'none'}"
         )
-    if type(source) is Dual and source.tag == target.tag:
-        if batch_shape(source) != batch:
-            raise TypeError(
-                f"out= of {_qualified(ufunc)} carries {batch or 'no'} batch of tangents, the "
-                f"result {batch_shape(source) or 'none'}"
-            )
-        value, tangent = source.value, source.tangent
-    else:  # a constant to the target's derivative
-        value, tangent = source, zero_tangent(source, batch)
-    target.value = _write_part(ufunc, target.value, value, where)
-    target.tangent = _write_part(ufunc, target.tangent, tangent, where)
+    memory.write(target, Ellipsis, source, where=where, what=f"out= of {_qualified(ufunc)}")
     return target
-
-
-def _write_part(ufunc: np.ufunc, part: Any, source: Any, where: Any) -> Any:
-    """A value or tangent with ``source`` written in: in place where it is a writable array."""
-    part = _holding(part, source)
-    if type(part) is Dual or (type(part) is np.ndarray and part.flags.writeable):
-        return _write(ufunc, part, source, where)
-    dtype = np.result_type(part)
-    if not np.can_cast(np.result_type(source), dtype, casting="same_kind"):
-        raise TypeError(f"out= of {_qualified(ufunc)} cannot hold {np.result_type(source)}")
-    fresh = source if where is True else np.where(where, source, part)
-    fresh = np.array(np.broadcast_to(fresh, np.shape(part)), dtype=dtype)  # a new, writable array
-    if type(part) in _PYTHON_SCALARS:
-        return fresh.item()
-    return fresh if isinstance(part, np.ndarray) else fresh[()]
 
 
 def _cast_inputs(

@@ -437,8 +437,19 @@ def test_escaped_perturbation_is_reported():
         derivative(lambda y: inner.append(y) or y, 1.0)
         return inner[0] * x
 
-    with pytest.raises(ValueError, match="escaped"):
+    with pytest.raises(TypeError, match="has finished"):
         derivative(leak, 2.0)
+
+
+def test_a_stale_dual_from_a_finished_call_is_refused():
+    kept = []
+    derivative(lambda y: kept.append(y) or y, 1.0)
+    with pytest.raises(TypeError, match="has finished"):
+        derivative(lambda x: x * kept[0], 2.0)
+    with pytest.raises(TypeError, match="has finished"):
+        gradient(lambda x: np.sum(x) * kept[0], np.ones(3))
+    # built by hand, a Dual has the user's tag: a constant whose tangent travels one level down
+    assert str(derivative(lambda x: x * Dual(2.0, 1.0), 3.0)) == "2.0 + 1.0ε"
 
 
 # --- errors ------------------------------------------------------------------------------------

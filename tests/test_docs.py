@@ -25,7 +25,8 @@ ROOT = Path(__file__).parent.parent
 DOCS = ROOT / "docs"
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 PAGES = [
-    "index", "installation", "concepts", "derivatives", "batched", "conventions", "errors",
+    "index", "installation", "concepts", "derivatives", "batched", "memory", "conventions",
+    "errors",
     "rules", "coverage", "performance", "reference",
 ]  # fmt: skip
 

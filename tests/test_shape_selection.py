@@ -533,13 +533,18 @@ def test_pad_refuses_dual_fills_it_cannot_carry():
         np.pad(Dual(V), 1, constant_values=Dual(np.ones(2)))
 
 
-def test_like_constructors_return_plain_arrays(rng):
-    x = Dual(A.astype(np.float32), rng.standard_normal((K, 2, 3)).astype(np.float32))
+def test_like_constructors_return_duals_of_the_same_derivative(rng):
+    x = Dual(A.astype(np.float32), rng.standard_normal((K, 2, 3)).astype(np.float32), tag=7)
     for like in (np.zeros_like, np.ones_like, np.empty_like):
         out = like(x)
-        assert type(out) is np.ndarray and out.shape == (2, 3) and out.dtype == np.float32
+        assert type(out) is Dual and out.tag == x.tag and out.shape == (2, 3)
+        assert out.dtype == np.float32 and out.tangent.shape == (K, 2, 3)
+        np.testing.assert_array_equal(out.tangent, 0.0)
+        out[1] = x[0]  # "allocate like x, then fill"
+        np.testing.assert_array_equal(out.tangent[:, 1], x.tangent[:, 0])
     out = np.full_like(x, 2)
-    assert type(out) is np.ndarray and np.all(out == 2)
+    assert type(out) is Dual and np.all(out.value == 2) and np.all(out.tangent == 0)
+    assert type(np.zeros_like(x, dtype=int)) is np.ndarray  # integers hold no tangent
 
 
 def test_full_like_with_a_dual_fill_is_a_dual(rng):

@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from dualdiff.dispatch import batch_shape, make, register_function, zero_tangent
+from dualdiff import memory
+from dualdiff.dispatch import batch_shape, make, register_function
 from dualdiff.dual import Dual
 from dualdiff.elementary import strip
 from dualdiff.functions._common import CUBE, MATRIX, VECTOR, live, normalize_axis, reject, split
@@ -273,9 +274,10 @@ def piecewise(x: Any, condlist: Any, funclist: Any, *args: Any, **kw: Any) -> An
             pieces.append((condition, func))
         elif condition.any():
             pieces.append((condition, func(x[condition], *args, **kw)))
-    tag, batch = live(x, *(piece for _, piece in pieces))
-    zeros = np.zeros(x.shape, dtype=x.dtype)
-    result = make(zeros, zero_tangent(zeros, batch), tag)
+    tag, _ = live(x, *(piece for _, piece in pieces))
+    template = next(p for p in (x, *(piece for _, piece in pieces))
+                    if type(p) is Dual and p.tag == tag)
+    result = memory.zeros_like(template, np.zeros(x.shape, dtype=x.dtype))
     for condition, piece in pieces:
         result[condition] = piece
     return np.reshape(result, shape) if not shape else result

@@ -4,9 +4,9 @@ Every function here is linear (reshapes, flips, rolls, tiles, padding,
 diagonals and triangles, real and imaginary parts, casts), so the tangent
 goes through the same function as the value; where a tangent carries a
 leading batch axis, axis arguments are shifted by one for it
-(:func:`tangent_axes`).  The ``*_like`` constructors return plain arrays:
-their result does not depend on the values of their argument, so it is a
-constant.
+(:func:`tangent_axes`).  The ``*_like`` constructors return Duals of their
+argument's tag and batch with zero tangents (their values do not depend on
+the argument's), so "allocate like x, then fill" works.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from dualdiff import memory
 from dualdiff.dispatch import batch_shape, make, register_function
 from dualdiff.dual import Dual
 from dualdiff.elementary import strip
@@ -49,15 +50,41 @@ def float_dtype(dtype: Any, name: str) -> Any:
 def reshape(a: Dual, shape: Any = None, order: str = "C", **kwargs: Any) -> Dual:
     """Reshape value and tangent alike."""
     shape = kwargs.pop("newshape", shape)
+    if order in ("A", "a"):  # decided by the value's layout, for value and tangents alike
+        plain = strip(a.value)
+        order = "F" if plain.flags.f_contiguous and not plain.flags.c_contiguous else "C"
     value = np.reshape(a.value, shape, order=order)
     batch = batch_shape(a)
     return make(value, np.reshape(a.tangent, batch + value.shape, order=order), a.tag)
 
 
-@register_function(np.ravel, examples=((MATRIX,), (CUBE,)))
+@register_function(np.ravel, examples=((MATRIX,), (CUBE,), ((MATRIX.T,), {"order": "K"}),
+                                       ((MATRIX[:, ::-1],), {"order": "K"}),
+                                       ((np.asfortranarray(CUBE),), {"order": "A"})))
 def ravel(a: Dual, order: str = "C") -> Dual:
-    """Flatten to one dimension."""
-    return reshape(a, (-1,), order=order)
+    """Flatten to one dimension: a view exactly when NumPy's ``ravel`` of the value is one.
+
+    ``order='A'`` and ``'K'`` are decided by the value's memory layout and
+    applied alike to the tangents (which are laid out as the value is).
+    """
+    plain = strip(a.value)
+    if order in ("A", "a"):
+        order = "F" if plain.flags.f_contiguous and not plain.flags.c_contiguous else "C"
+    elif order in ("K", "k"):
+        a, order = _in_memory_order(a, plain), "C"
+    value = np.ravel(a.value, order=order)
+    tangent = np.reshape(a.tangent, (*batch_shape(a), -1), order=order)
+    return make(value, tangent, a.tag)  # a copied value gets its own tangent (memory.settle)
+
+
+def _in_memory_order(a: Dual, plain: np.ndarray) -> Dual:
+    """A view of ``a`` whose C order is NumPy's order 'K' for the value.
+
+    Axes are taken from the largest stride to the smallest; an axis with a
+    negative stride keeps its direction, as NumPy's 'K' does.
+    """
+    order = sorted(range(a.ndim), key=lambda i: -abs(plain.strides[i]))
+    return np.transpose(a, order)
 
 
 @register_function(np.transpose, examples=((MATRIX,), ((CUBE, (1, 2, 0)), {})))
@@ -330,25 +357,36 @@ def _device(device: Any) -> dict[str, Any]:
     return {} if device is None else {"device": device}
 
 
+def _like(a: Any, plain: np.ndarray) -> Any:
+    """``plain`` as a Dual with zero tangents in ``a``'s structure (tags, batches), if ``a`` is one.
+
+    So "allocate like x, then fill" works: Duals like ``x`` can be written
+    into the result.  An integer or boolean ``dtype`` gives the plain array.
+    """
+    if type(a) is not Dual or plain.dtype.kind not in "fc":
+        return plain
+    return memory.zeros_like(a, plain)
+
+
 @register_function(np.zeros_like, examples=((MATRIX,), ((VECTOR,), {"shape": (2, 2)})))
 def zeros_like(a: Any, dtype: Any = None, order: str = "K", subok: bool = True, shape: Any = None,
-               *, device: Any = None) -> np.ndarray:
-    """Zeros of the value's shape and dtype: a plain array (it does not depend on ``a``)."""
-    return np.zeros_like(strip(a), dtype, order, subok, shape, **_device(device))
+               *, device: Any = None) -> Any:
+    """Zeros of the value's shape and dtype: a Dual of ``a``'s tag and batch, zero tangent."""
+    return _like(a, np.zeros_like(strip(a), dtype, order, subok, shape, **_device(device)))
 
 
 @register_function(np.ones_like, examples=((MATRIX,), ((VECTOR,), {"dtype": np.float32})))
 def ones_like(a: Any, dtype: Any = None, order: str = "K", subok: bool = True, shape: Any = None,
-              *, device: Any = None) -> np.ndarray:
-    """Ones of the value's shape and dtype: a plain array (it does not depend on ``a``)."""
-    return np.ones_like(strip(a), dtype, order, subok, shape, **_device(device))
+              *, device: Any = None) -> Any:
+    """Ones of the value's shape and dtype: a Dual of ``a``'s tag and batch, zero tangent."""
+    return _like(a, np.ones_like(strip(a), dtype, order, subok, shape, **_device(device)))
 
 
 @register_function(np.empty_like, examples=(((MATRIX,), {"shape": (0, 3)}),))
 def empty_like(a: Any, dtype: Any = None, order: str = "K", subok: bool = True, shape: Any = None,
-               *, device: Any = None) -> np.ndarray:
-    """A plain array of the value's shape and dtype; its contents are arbitrary (zeros here)."""
-    return np.zeros_like(strip(a), dtype, order, subok, shape, **_device(device))
+               *, device: Any = None) -> Any:
+    """A Dual of the value's shape, ``a``'s tag and batch; its contents are arbitrary (zeros)."""
+    return _like(a, np.zeros_like(strip(a), dtype, order, subok, shape, **_device(device)))
 
 
 @register_function(
@@ -359,14 +397,19 @@ def full_like(a: Any, fill_value: Any, dtype: Any = None, order: str = "K", subo
               shape: Any = None, *, device: Any = None) -> Any:
     """An array of the value's shape and dtype filled with ``fill_value``.
 
-    A plain array unless ``fill_value`` is a Dual: then every element is
-    that dual number (a fresh, writable Dual array).
+    A Dual of ``a``'s tag and batch when ``a`` is one (the fill is written
+    into it); a fill that is a Dual of a newer derivative than ``a`` gives a
+    Dual of the fill's.
     """
     plain = np.full_like(strip(a), strip(fill_value), dtype, order, subok, shape,
                          **_device(device))
     if type(fill_value) is not Dual:
-        return plain
+        return _like(a, plain)
     float_dtype(plain.dtype, "full_like")
+    if type(a) is Dual and fill_value.tag <= a.tag:
+        result = memory.zeros_like(a, plain)
+        result[...] = fill_value
+        return result
     return astype(np.broadcast_to(fill_value, plain.shape), plain.dtype)
 
 
