@@ -236,41 +236,122 @@ def test_eigvals_of_a_real_matrix_with_complex_eigenvalues(rng):
 # --- repeated eigenvalues and singular values -----------------------------------------------------
 
 
-def test_repeated_eigenvalues(rng):
-    a = np.diag([1.0, 1.0, 3.0])
-    da = rng.standard_normal((3, 3))
-    da = da + da.T
-    (_, v), (dw, dv) = jvp(np.linalg.eigh, (a,), (da,))
-    assert_close(dw, np.diag(v.T @ da @ v))  # the documented formula, with NumPy's vectors
-    assert np.all(np.isfinite(dv))
-    assert (v.T @ dv)[0, 1] == 0 and (v.T @ dv)[1, 0] == 0  # zero for the degenerate pair
+def random_rotation(rng, n):
+    q, _ = np.linalg.qr(rng.standard_normal((n, n)))
+    return q
 
-    def along(f):
-        h = 1e-6
-        return (f(a + h * da) - f(a - h * da)) / (2 * h)
 
-    # what is exact: the simple eigenvalue, the cluster's sum, symmetric functions
-    assert_close(dw[2], along(lambda x: np.linalg.eigvalsh(x)[2]), rtol=1e-7)
-    assert_close(dw[0] + dw[1], along(lambda x: np.sum(np.linalg.eigvalsh(x)[:2])), rtol=1e-7)
-    squares = lambda x: np.sum(np.linalg.eigvalsh(x) ** 2)  # noqa: E731 - ||A||_F**2
-    assert_close(tangent(squares, a, da), 2 * np.trace(a @ da))
-    identity, ds = np.eye(3), lower_symmetrized(rng.standard_normal((3, 3)))
-    (_, v), (dw, dv) = jvp(np.linalg.eigh, (identity,), (ds,))
-    assert np.all(dv == 0)
-    assert_close(dw, np.diag(v.T @ ds @ v))
+def one_sided(f, a, da, h=1e-7):
+    """The slope of f along da for t > 0 (one-sided differences, second order)."""
+    return (-3 * f(a) + 4 * f(a + h * da) - f(a + 2 * h * da)) / (2 * h)
+
+
+def symmetric(rng, n):
+    d = rng.standard_normal((n, n))
+    return d + d.T
+
+
+def expm_sym(x):
+    w, v = np.linalg.eigh(x)
+    return v @ (np.exp(w)[..., None] * np.swapaxes(v, -1, -2))
+
+
+def rebuild_eigh(x):
+    w, v = np.linalg.eigh(x)
+    return v @ (w[..., None] * np.swapaxes(v, -1, -2))
+
+
+def rebuild_svd(x):
+    u, s, vh = np.linalg.svd(x, full_matrices=False)
+    return u @ (s[..., None] * vh)
+
+
+def polar(x):
+    u, _, vh = np.linalg.svd(x, full_matrices=False)
+    return u @ vh
+
+
+@pytest.mark.parametrize("spectrum", [[0.0, 0.0, 0.0], [1.0, 1.0, 1.0], [1.0, 1.0, 3.0],
+                                      [-2.0, 5.0, 5.0, 5.0], [2.0, 2.0, -1.0, -1.0]])
+def test_eigenvalues_of_a_cluster_are_the_one_sided_slopes(spectrum, rng):
+    n = len(spectrum)
+    q = random_rotation(rng, n)
+    a = q @ np.diag(spectrum) @ q.T
+    da = symmetric(rng, n)
+    dw, dv = jvp(np.linalg.eigh, (a,), (da,))[1]
+    # the sorted eigenvalues of A + t dA, t > 0, move as the eigenvalues of each cluster's block
+    assert_close(dw, one_sided(np.linalg.eigvalsh, a, da), rtol=1e-5, atol=1e-6)
+    assert_close(tangent(np.linalg.eigvalsh, a, da), dw)
+    assert_close(np.sum(dw), np.trace(da))  # symmetric functions stay exact
+    # eigenvectors of a repeated eigenvalue are not unique: their tangents are NaN, loudly
+    repeated = np.array([spectrum.count(x) > 1 for x in sorted(spectrum)])
+    assert np.all(np.isnan(dv[:, repeated])) and np.all(np.isfinite(dv[:, ~repeated]))
+    for rebuilt in (expm_sym, rebuild_eigh):  # so is anything built from them
+        assert np.all(np.isnan(tangent(rebuilt, a, da)))
+
+
+def test_eigenvalue_clusters_in_stacks_and_batches(rng):
+    a = np.stack([np.eye(3), np.diag([1.0, 2.0, 3.0]), np.diag([4.0, 4.0, 0.5])])
+    da = np.stack([np.stack([symmetric(rng, 3) for _ in range(3)]) for _ in range(2)])
+    _, dw = jvp(np.linalg.eigvalsh, (a,), (da,))
+    for k in range(2):
+        assert_close(dw[k], one_sided(np.linalg.eigvalsh, a, da[k]), rtol=1e-5, atol=1e-6)
+
+
+def test_eig_at_a_repeated_eigenvalue(rng):
+    a, da = np.diag([1.0, 1.0, 2.0]), rng.standard_normal((3, 3))
+    (_, v), (dw, dv) = jvp(np.linalg.eig, (a,), (da,))
+    inverse = np.linalg.inv(v)
+    assert_close(dw, np.diag(inverse @ da @ v))  # linear; the cluster's sum is exact
+    assert np.all(np.isnan(dv[:, :2])) and np.all(np.isfinite(dv[:, 2]))
+    assert np.all(np.isnan(tangent(lambda x: np.linalg.eig(x)[1], np.eye(2), da[:2, :2])))
+
+
+def test_the_cluster_threshold_is_numpys_rank_tolerance(rng):
+    # n * eps * max|w| = 3 * 2.2e-16 * 3: gaps above it are resolved, exactly, below it NaN
+    da = symmetric(rng, 3)
+    tolerance = 3 * np.finfo(float).eps * 3.0
+    for gap, resolved in ((1e-6, True), (1e-12, True), (4 * tolerance, True),
+                          (0.5 * tolerance, False)):
+        a = np.diag([1.0, 1.0 + gap, 3.0])
+        dv = jvp(np.linalg.eigh, (a,), (da,))[1][1]
+        assert np.all(np.isfinite(dv)) == resolved and np.any(np.isnan(dv)) != resolved
+    a = np.diag([1.0, 1.0 + 1e-6, 3.0])  # close but distinct: every tangent is exact
+    check_jvp(expm_sym, (a,), (da,))
+    check_jvp(rebuild_eigh, (a,), (da,))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(2, 5))
+def test_reconstructions_at_distinct_values_match_central_differences(seed, n):
+    rng = np.random.default_rng(seed)
+    a, da = symmetric(rng, n), rng.standard_normal((2, n, n))
+    check_jvp(rebuild_eigh, (a,), (da,), rtol=1e-6)  # eigh reads the lower triangle only
+    check_jvp(expm_sym, (a / n,), (da,), rtol=1e-6)
+    g = rng.standard_normal((n + 1, n))
+    for x in (g, g.T):
+        check_jvp(rebuild_svd, (x,), (rng.standard_normal((2, *x.shape)),), rtol=1e-6)
+        check_jvp(polar, (x,), (rng.standard_normal((2, *x.shape)),), rtol=1e-6)
 
 
 def test_repeated_and_zero_singular_values(rng):
-    q, _ = np.linalg.qr(rng.standard_normal((3, 3)))
+    q = random_rotation(rng, 3)
     a, da = 2 * q, rng.standard_normal((3, 3))  # every singular value is 2
     nuclear = lambda x: np.linalg.norm(x, "nuc")  # noqa: E731
-    assert_close(tangent(nuclear, a, da), np.trace(q.T @ da) / 1.0)
-    (u, _, vh), (du, ds, dvh) = jvp(np.linalg.svd, (a,), (da,))
-    assert np.all(np.isfinite(du)) and np.all(np.isfinite(dvh))
-    assert_close(np.sum(ds), np.trace(u.T @ da @ vh.T))
+    assert_close(tangent(nuclear, a, da), np.trace(q.T @ da))
+    du, ds, dvh = jvp(np.linalg.svd, (a,), (da,))[1]
+    assert np.all(np.isnan(du)) and np.all(np.isnan(dvh))  # singular vectors are not unique
+    assert_close(ds, one_sided(np.linalg.svdvals, a, da), rtol=1e-5, atol=1e-6)
+    assert_close(tangent(np.linalg.svdvals, a, da), ds)
+    two = lambda x: np.linalg.norm(x, 2)  # noqa: E731
+    assert_close(tangent(two, a, da), one_sided(two, a, da), rtol=1e-5, atol=1e-6)
+    for f in (rebuild_svd, polar):  # U S Vh at I was off by 1, the polar factor U Vh gave 0
+        assert np.all(np.isnan(tangent(f, np.eye(3), da)))
     rank_one = np.outer([1.0, 2.0, -1.0], [0.5, 0.5, 2.0])
     ds = tangent(np.linalg.svdvals, rank_one, da)
     assert ds[1] == 0 and ds[2] == 0 and ds[0] != 0  # a zero singular value is a kink: slope 0
+    du = jvp(lambda x: np.linalg.svd(x)[0], (rank_one,), (da,))[1]
+    assert np.all(np.isnan(du[:, 1:])) and np.all(np.isfinite(du[:, 0]))
     for order in ("nuc", 2, -2, "fro", 1, np.inf):
         assert np.all(tangent(lambda x, o=order: np.linalg.norm(x, o), np.zeros((3, 3)), da) == 0)
 

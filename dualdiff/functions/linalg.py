@@ -103,6 +103,81 @@ def _inverse_gaps(gaps: Any, degenerate: np.ndarray) -> Any:
     return np.where(degenerate, 0.0, 1.0 / safe)
 
 
+def _clusters(w: Any) -> np.ndarray:
+    """``same[..., i, j]``: eigenvalues (or singular values) ``i`` and ``j`` are one cluster.
+
+    Two values closer than NumPy's rank tolerance ``n * eps * max|w|`` are
+    numerically equal (the computed eigenvectors only resolve gaps above
+    it), and a cluster is everything linked by such pairs.
+    """
+    plain = strip(w)
+    gaps = np.abs(plain[..., None, :] - plain[..., :, None])
+    same = gaps <= _cutoff(w, np.shape(plain)[-1])[..., None]
+    while True:  # the transitive closure: a chain of close pairs is one cluster
+        linked = same.astype(np.int64)
+        grown = (linked @ linked) > 0
+        if np.array_equal(grown, same):
+            return same
+        same = grown
+
+
+def _vector_gaps(gaps: Any, same: np.ndarray, unresolved: Any = None) -> Any:
+    """``1 / gaps`` off the diagonal, 0 on it, NaN for two vectors of one cluster.
+
+    An eigenvector (singular vector) of a repeated value is not unique, so it
+    has no derivative; NaN in the gap spreads through the whole column of
+    the tangent, and through anything built from it, rather than a finite
+    tangent that is silently wrong.  ``unresolved`` marks further columns
+    (zero singular values) that are NaN for the same reason.
+    """
+    off_diagonal = ~np.eye(np.shape(same)[-1], dtype=bool)
+    undefined = same & off_diagonal
+    if unresolved is not None:
+        undefined = undefined | (unresolved[..., None, :] & off_diagonal)
+    return np.where(undefined, np.nan, _inverse_gaps(gaps, same))
+
+
+def _cluster_slopes(diagonal: Any, projected: Any, same: np.ndarray, *,
+                    singular: bool = False) -> Any:
+    """Eigenvalue (singular value) tangents with each cluster's slopes made exact.
+
+    ``diagonal`` is ``diag(P)`` of the projected tangent ``P = V^T dA V``
+    (``U^T dA V``); for a cluster ``c`` of equal values the sorted values of
+    ``A + t dA`` move, for ``t > 0``, as the sorted eigenvalues of ``P[c, c]``
+    (of its symmetric part, largest first, for ``singular`` values): those
+    replace the diagonal there.  They are the one-sided slopes, and are
+    positively homogeneous but not linear in ``dA``; the cluster's sum is
+    still ``trace(P[c, c])``.
+    """
+    plain_same = np.asarray(same)
+    n = plain_same.shape[-1]
+    if not np.any(np.sum(plain_same, axis=-1) > 1):
+        return diagonal
+    stack = plain_same.shape[:-2]
+    for where in np.ndindex(*stack):
+        seen = np.zeros(n, dtype=bool)
+        for i in range(n):
+            members = np.flatnonzero(plain_same[(*where, i)])
+            if seen[i] or members.size < 2:
+                continue
+            seen[members] = True
+            block = projected[(Ellipsis, *where, members[:, None], members[None, :])]
+            if singular:
+                block = (block + _mt(block)) / 2
+            slopes = np.linalg.eigvalsh(block)
+            if singular:
+                slopes = slopes[..., ::-1]
+            old = diagonal[(Ellipsis, *where, members)]
+            scatter = np.zeros((members.size, n))
+            scatter[np.arange(members.size), members] = 1.0
+            change = (slopes - old) @ scatter
+            full = np.shape(strip(change))[:-1] + (1,) * len(stack) + (n,)
+            mask = np.zeros((*stack, 1))
+            mask[where] = 1.0
+            diagonal = diagonal + mask * np.reshape(change, full)
+    return diagonal
+
+
 def _cutoff(values: Any, size: int) -> Any:
     """NumPy's rank tolerance: ``size * eps * max|value|`` per matrix (keeps the last axis)."""
     plain = np.abs(strip(values))
@@ -128,10 +203,11 @@ def _svd_parts(a: Any) -> tuple[Any, Any, Any]:
 
 
 def _singular_value_tangents(u: Any, s: Any, v: Any, tangent: Any) -> Any:
-    """``diag(U^T dA V)``, and 0 for singular values that are numerically zero (a kink)."""
-    ds = np.einsum("...ai,...ab,...bi->...i", u, tangent, v)
+    """``diag(U^T dA V)`` (a cluster's block's eigenvalues), 0 for zero singular values (a kink)."""
+    projected = _mt(u) @ tangent @ v
     shape = np.shape(strip(u))
     positive = strip(s) > _cutoff(s, max(shape[-2], np.shape(strip(v))[-2]))
+    ds = _cluster_slopes(_diagonal(projected), projected, _clusters(s), singular=True)
     return np.where(positive, ds, 0.0)
 
 
@@ -563,11 +639,6 @@ def _eigh_change(value: Any, tangent: Any, vectors: Any, uplo: str) -> Any:
     return _mt(vectors) @ ds @ vectors
 
 
-def _degenerate(w: Any) -> np.ndarray:
-    """Pairs of eigenvalues (or singular values) equal to NumPy's rank tolerance."""
-    plain = strip(w)
-    gaps = np.abs(plain[..., None, :] - plain[..., :, None])
-    return gaps <= _cutoff(w, np.shape(plain)[-1])[..., None]
 
 
 @register_function(np.linalg.eigh, examples=((SPD,), (SPD_STACK,), ((GENERAL,), {"UPLO": "U"}),
@@ -575,24 +646,29 @@ def _degenerate(w: Any) -> np.ndarray:
 def eigh(a: Dual, UPLO: str = "L") -> Any:  # noqa: N803 - NumPy's name
     """Symmetric eigendecomposition: ``dw = diag(V^T dA V)``, ``dV = V (F o V^T dA V)``.
 
-    ``F[i, j] = 1 / (w[j] - w[i])``, and 0 for (numerically) equal eigenvalues.
+    ``F[i, j] = 1 / (w[j] - w[i])``.  At a cluster of (numerically) equal
+    eigenvalues the eigenvalues' tangents are the sorted eigenvalues of the
+    cluster's block of ``V^T dA V`` and the cluster's eigenvectors have NaN
+    tangents (they are not unique): see docs/conventions.md.
     """
     value, tangent, tag, _ = _unpack(a, "eigh", real=True)
     result = np.linalg.eigh(value, UPLO)
     w, v = result
     projected = _eigh_change(value, tangent, v, UPLO)
-    inverse_gaps = _inverse_gaps(w[..., None, :] - w[..., :, None], _degenerate(w))
-    return type(result)(make(w, _diagonal(projected), tag),
-                        make(v, v @ (inverse_gaps * projected), tag))
+    same = _clusters(w)
+    gaps = _vector_gaps(w[..., None, :] - w[..., :, None], same)
+    return type(result)(make(w, _cluster_slopes(_diagonal(projected), projected, same), tag),
+                        make(v, v @ (gaps * projected), tag))
 
 
 @register_function(np.linalg.eigvalsh, examples=((SPD,), (SPD_STACK,), ((GENERAL,), {"UPLO": "U"})))
 def eigvalsh(a: Dual, UPLO: str = "L") -> Dual:  # noqa: N803 - NumPy's name
-    """Symmetric eigenvalues: ``dw = diag(V^T dA V)``."""
+    """Symmetric eigenvalues: ``dw = diag(V^T dA V)``, a cluster's as in ``eigh``."""
     value, tangent, tag, _ = _unpack(a, "eigvalsh", real=True)
     w = np.linalg.eigvalsh(value, UPLO)
     _, v = np.linalg.eigh(value, UPLO)
-    return make(w, _diagonal(_eigh_change(value, tangent, v, UPLO)), tag)
+    projected = _eigh_change(value, tangent, v, UPLO)
+    return make(w, _cluster_slopes(_diagonal(projected), projected, _clusters(w)), tag)
 
 
 def _eigensystem(a: Any) -> tuple[Any, Any]:
@@ -607,9 +683,8 @@ def _eigensystem(a: Any) -> tuple[Any, Any]:
         return np.linalg.eig(a)
     w, vectors = _eigensystem(a.value)
     projected = np.linalg.solve(vectors, a.tangent @ vectors)
-    inverse_gaps = _inverse_gaps(w[..., None, :] - w[..., :, None], _degenerate(w))
-    return make(w, _diagonal(projected), a.tag), make(vectors, vectors @ (inverse_gaps * projected),
-                                                      a.tag)
+    gaps = _vector_gaps(w[..., None, :] - w[..., :, None], _clusters(w))
+    return make(w, _diagonal(projected), a.tag), make(vectors, vectors @ (gaps * projected), a.tag)
 
 
 @register_function(np.linalg.eigvals, examples=((GENERAL,), (REAL_SPECTRUM,), (STACK,)))
@@ -633,8 +708,8 @@ def eig(a: Dual) -> Any:
         raise TypeError("dualdiff differentiates numpy.linalg.eig only for real eigenvalues; "
                         "use numpy.linalg.eigvals for complex ones")
     projected = np.linalg.solve(vectors, tangent @ vectors)
-    inverse_gaps = _inverse_gaps(w[..., None, :] - w[..., :, None], _degenerate(w))
-    dv = vectors @ (inverse_gaps * projected)
+    gaps = _vector_gaps(w[..., None, :] - w[..., :, None], _clusters(w))
+    dv = vectors @ (gaps * projected)
     dv = dv - vectors * np.sum(vectors * dv, axis=-2, keepdims=True)
     return type(result)(make(w, _diagonal(projected), tag), make(vectors, dv, tag))
 
@@ -647,9 +722,10 @@ def svd(a: Dual, full_matrices: bool = True, compute_uv: bool = True,
         hermitian: bool = False) -> Any:
     """Singular value decomposition (reduced, or full when square); real matrices only.
 
-    With ``dP = U^T dA V`` and ``F[i, j] = 1 / (s[j]**2 - s[i]**2)`` (0 for
-    equal singular values): ``ds = diag(dP)``,
-    ``dU = U (F o (dP S + S dP^T)) + (I - U U^T) dA V S^-1``, and ``dV`` alike.
+    With ``dP = U^T dA V`` and ``F[i, j] = 1 / (s[j]**2 - s[i]**2)``:
+    ``ds = diag(dP)``, ``dU = U (F o (dP S + S dP^T)) + (I - U U^T) dA V S^-1``,
+    and ``dV`` alike.  Repeated and zero singular values: as ``eigh``
+    (docs/conventions.md); their singular vectors' tangents are NaN.
     """
     value, tangent, tag, _ = _unpack(a, "svd", real=True)
     if hermitian:
@@ -667,14 +743,15 @@ def svd(a: Dual, full_matrices: bool = True, compute_uv: bool = True,
     dp = _mt(u) @ tangent @ v
     cutoff = _cutoff(s, max(m, n))
     plain = strip(s)
-    f = _inverse_gaps(s[..., None, :] ** 2 - s[..., :, None] ** 2, _degenerate(s))
+    same = _clusters(s)
+    positive = plain > cutoff
+    f = _vector_gaps(s[..., None, :] ** 2 - s[..., :, None] ** 2, same, ~positive)
     row, column = s[..., None, :], s[..., :, None]
     dpt = _mt(dp)
-    positive = plain > cutoff
-    s_inverse = np.where(positive, 1.0 / np.where(positive, s, 1.0), 0.0)[..., None, :]
+    s_inverse = np.where(positive, 1.0 / np.where(positive, s, 1.0), np.nan)[..., None, :]
     du = u @ (f * (dp * row + column * dpt)) + (tangent @ v - u @ dp) * s_inverse
     dv = v @ (f * (column * dp + dpt * row)) + (_mt(tangent) @ u - v @ dpt) * s_inverse
-    ds = np.where(positive, _diagonal(dp), 0.0)
+    ds = np.where(positive, _cluster_slopes(_diagonal(dp), dp, same, singular=True), 0.0)
     return type(result)(make(u, du, tag), make(s, ds, tag), make(vh, _mt(dv), tag))
 
 
