@@ -60,6 +60,8 @@ def test_hessian_of_log_det(rng):
 
 
 def test_det_at_singular_matrices_uses_the_adjugate(rng):
+    # These singular matrices have small dyadic entries, so every step of LU (any pivot order,
+    # with or without FMA) is exact and det is exactly 0 on any BLAS: the adjugate path is taken.
     a = np.array([[1.0, 2.0], [2.0, 4.0]])  # rank 1: adj(A) = [[4, -2], [-2, 1]]
     assert np.linalg.det(a) == 0
     da = rng.standard_normal((2, 2))
@@ -307,18 +309,32 @@ def test_eig_at_a_repeated_eigenvalue(rng):
     assert np.all(np.isnan(tangent(lambda x: np.linalg.eig(x)[1], np.eye(2), da[:2, :2])))
 
 
-def test_the_cluster_threshold_is_numpys_rank_tolerance(rng):
-    # n * eps * max|w| = 3 * 2.2e-16 * 3: gaps above it are resolved, exactly, below it NaN
+def test_the_cluster_threshold_is_sqrt_eps_relative(rng):
+    # gaps above sqrt(eps) * max|w| are resolved (every tangent accurate to about sqrt(eps)),
+    # gaps below it are a cluster: NaN eigenvectors, and the block's slopes for the eigenvalues
     da = symmetric(rng, 3)
-    tolerance = 3 * np.finfo(float).eps * 3.0
-    for gap, resolved in ((1e-6, True), (1e-12, True), (4 * tolerance, True),
-                          (0.5 * tolerance, False)):
+    threshold = np.sqrt(np.finfo(float).eps) * 3.0
+    for gap, resolved in ((1e-3, True), (2 * threshold, True), (0.5 * threshold, False),
+                          (1e-12, False), (0.0, False)):
         a = np.diag([1.0, 1.0 + gap, 3.0])
-        dv = jvp(np.linalg.eigh, (a,), (da,))[1][1]
-        assert np.all(np.isfinite(dv)) == resolved and np.any(np.isnan(dv)) != resolved
-    a = np.diag([1.0, 1.0 + 1e-6, 3.0])  # close but distinct: every tangent is exact
+        dw, dv = jvp(np.linalg.eigh, (a,), (da,))[1]
+        assert np.all(np.isfinite(dv)) == resolved
+        assert np.all(np.isnan(dv[:, :2])) != resolved and np.all(np.isfinite(dv[:, 2]))
+        block = np.linalg.eigvalsh(da[:2, :2])
+        assert_close(dw[:2], np.diag(da)[:2] if resolved else block)
+    a = np.diag([1.0, 1.0 + 1e-4, 3.0])  # close but distinct: every tangent is exact
     check_jvp(expm_sym, (a,), (da,))
     check_jvp(rebuild_eigh, (a,), (da,))
+
+
+def test_numerically_repeated_eigenvalues_from_rounding_form_a_cluster(rng):
+    # Q I Q^T is I to rounding, but LAPACK's eigenvalues spread by a few n * eps, which
+    # NumPy's rank tolerance n * eps * max|w| does not always cover; sqrt(eps) does.
+    for n in (2, 3, 6):
+        for _ in range(20):
+            q = random_rotation(rng, n)
+            dv = jvp(np.linalg.eigh, (q @ q.T,), (symmetric(rng, n),))[1][1]
+            assert np.all(np.isnan(dv))
 
 
 @settings(max_examples=40, deadline=None)

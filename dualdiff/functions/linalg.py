@@ -103,16 +103,24 @@ def _inverse_gaps(gaps: Any, degenerate: np.ndarray) -> Any:
     return np.where(degenerate, 0.0, 1.0 / safe)
 
 
-def _clusters(w: Any) -> np.ndarray:
+def _clusters(w: Any, positive: Any = None) -> np.ndarray:
     """``same[..., i, j]``: eigenvalues (or singular values) ``i`` and ``j`` are one cluster.
 
-    Two values closer than NumPy's rank tolerance ``n * eps * max|w|`` are
-    numerically equal (the computed eigenvectors only resolve gaps above
-    it), and a cluster is everything linked by such pairs.
+    Two values closer than ``sqrt(eps) * max|w|`` count as equal, and a
+    cluster is everything linked by such pairs.  Eigenvalues that are equal
+    in exact arithmetic come out of LAPACK a few ``n * eps * max|w|`` apart;
+    an eigenvector tangent has a factor ``1 / gap``, so below ``sqrt(eps)``
+    rounding would be amplified past ``sqrt(eps)``, and above it every
+    tangent is accurate to about ``sqrt(eps)``.  Only ``positive`` values
+    (singular values above the rank tolerance) join clusters, if given.
     """
     plain = strip(w)
     gaps = np.abs(plain[..., None, :] - plain[..., :, None])
-    same = gaps <= _cutoff(w, np.shape(plain)[-1])[..., None]
+    largest = np.max(np.abs(plain), axis=-1, keepdims=True, initial=0.0)
+    same = gaps <= np.sqrt(_eps(w)) * largest[..., None]
+    if positive is not None:
+        n = np.shape(plain)[-1]
+        same = (same & positive[..., None, :] & positive[..., :, None]) | np.eye(n, dtype=bool)
     while True:  # the transitive closure: a chain of close pairs is one cluster
         linked = same.astype(np.int64)
         grown = (linked @ linked) > 0
@@ -134,7 +142,7 @@ def _vector_gaps(gaps: Any, same: np.ndarray, unresolved: Any = None) -> Any:
     undefined = same & off_diagonal
     if unresolved is not None:
         undefined = undefined | (unresolved[..., None, :] & off_diagonal)
-    return np.where(undefined, np.nan, _inverse_gaps(gaps, same))
+    return np.where(undefined, np.nan, _inverse_gaps(gaps, same | undefined))
 
 
 def _cluster_slopes(diagonal: Any, projected: Any, same: np.ndarray, *,
@@ -207,7 +215,7 @@ def _singular_value_tangents(u: Any, s: Any, v: Any, tangent: Any) -> Any:
     projected = _mt(u) @ tangent @ v
     shape = np.shape(strip(u))
     positive = strip(s) > _cutoff(s, max(shape[-2], np.shape(strip(v))[-2]))
-    ds = _cluster_slopes(_diagonal(projected), projected, _clusters(s), singular=True)
+    ds = _cluster_slopes(_diagonal(projected), projected, _clusters(s, positive), singular=True)
     return np.where(positive, ds, 0.0)
 
 
@@ -743,8 +751,8 @@ def svd(a: Dual, full_matrices: bool = True, compute_uv: bool = True,
     dp = _mt(u) @ tangent @ v
     cutoff = _cutoff(s, max(m, n))
     plain = strip(s)
-    same = _clusters(s)
     positive = plain > cutoff
+    same = _clusters(s, positive)
     f = _vector_gaps(s[..., None, :] ** 2 - s[..., :, None] ** 2, same, ~positive)
     row, column = s[..., None, :], s[..., :, None]
     dpt = _mt(dp)
