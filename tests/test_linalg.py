@@ -403,6 +403,36 @@ def test_norm_kinks_at_zero_entries():
     assert tangent(lambda v: np.linalg.norm(v, 3), x, along_zero) == 0  # smooth there anyway
 
 
+NEGATIVE_ORDERS = [-1, -2, -0.5, -3, -np.inf]
+
+
+@pytest.mark.parametrize("order", NEGATIVE_ORDERS)
+def test_negative_order_norms_at_a_zero_entry_have_slope_zero(order, rng):
+    # one zero entry makes sum(|x|**p)**(1/p) zero, and near it the norm is about |x_0|:
+    # a kink of the whole norm (as abs at 0), so every slope is 0 there, as NumPy's value stays 0
+    x, directions = np.array([0.0, 1.0, -2.0]), rng.standard_normal((4, 3))
+    norms = (lambda v: np.linalg.norm(v, order),
+             lambda v: np.linalg.vector_norm(v, ord=order))
+    for f in norms:
+        with np.errstate(divide="ignore"):
+            value, slope = jvp(f, (x,), (directions,))
+        assert value == 0 and np.all(slope == 0)
+        for side in (1e-2, -1e-2):  # either side of the kink: smooth, and exact
+            check_jvp(f, (x + side * np.eye(3)[0],), (directions,))
+            # and the slope along the zero entry tends to sign(side), that of |x_0|
+            closer = x + 1e-8 * np.sign(side) * np.eye(3)[0]
+            assert_close(tangent(f, closer, np.eye(3)[0]), np.sign(side), rtol=1e-2)
+
+
+@pytest.mark.parametrize("order", [-1, -2])
+def test_negative_order_matrix_norms_at_a_zero_column(order, rng):
+    m = np.array([[0.0, 1.0, 0.5], [0.0, 2.0, -1.0], [0.0, 0.3, 0.8]])
+    value, slope = jvp(lambda v: np.linalg.norm(v, order), (m,), (rng.standard_normal((4, 3, 3)),))
+    assert value == 0 and np.all(slope == 0)
+    near = m + 1e-2 * np.eye(3)[:, :1] * np.array([1.0, -2.0, 0.5])
+    check_jvp(lambda v: np.linalg.norm(v, order), (near,), (rng.standard_normal((4, 3, 3)),))
+
+
 def test_norm_ties_share_the_slope():
     x, dx = np.array([1.0, -1.0, 0.5]), np.array([0.3, 0.7, 5.0])
     assert_close(tangent(lambda v: np.linalg.norm(v, np.inf), x, dx), (0.3 - 0.7) / 2)

@@ -486,7 +486,10 @@ def _vector_norm_weights(x: Any, order: Any, norm: Any, axes: tuple[int, ...]) -
         chosen = np.abs(plain) == plain_norm
         count = np.sum(chosen, axis=axes, keepdims=True)
         return (np.sign(plain) * chosen / np.maximum(count, 1)).astype(dtype)
-    zero = plain == 0  # |x|**(p - 1) has a kink or a pole at 0: slope 0 there, as abs
+    # |x|**(p - 1) has a kink or a pole at 0: slope 0 there, as abs.  For p < 0 one zero entry
+    # makes the norm 0, and near it the norm is about |x_i| (the others' slopes vanish like
+    # |x_i|**(1 - p)): a kink of the whole norm, so every slope is 0 where the norm is 0.
+    zero = (plain == 0) | (plain_norm == 0)
     scaled = np.abs(np.where(zero, 1.0, x)) ** (order - 1) * np.sign(plain)
     denominator = np.where(plain_norm == 0, 1.0, norm) ** (order - 1)
     return np.where(zero, 0.0, scaled) / denominator
