@@ -371,7 +371,7 @@ UNSUPPORTED = [
     (lambda x: np.sum(x, out=np.empty(())), TypeError, "out"),
     (lambda x: np.prod(x, where=x > 0), TypeError, "where"),
     (lambda x: np.prod(x, initial=2.0), TypeError, "initial"),
-    (lambda x: np.cumprod(x, dtype=np.float32), TypeError, "dtype"),
+    (lambda x: np.cumprod(x, dtype=np.int64), TypeError, "dtype=int64"),
     (lambda x: np.max(x, initial=0.0), TypeError, "initial"),
     (lambda x: np.nanmin(x, where=x > 0), TypeError, "where"),
     (lambda x: np.var(x, where=x > 0), TypeError, "where"),

@@ -25,6 +25,7 @@ from dualdiff.functions._common import (
     normalize_axis,
     reject,
 )
+from dualdiff.functions.shape import float_dtype
 
 SCATTERED = (np.arange(24.0) * 7 % 24).reshape(2, 3, 4) / 5 - 2
 """Distinct values 0.2 apart in no particular order (one of them 0): test input."""
@@ -49,6 +50,17 @@ def _plain(x: Any) -> np.ndarray:
 
 def _count(shape: tuple[int, ...], axes: tuple[int, ...]) -> int:
     return int(np.prod([shape[i] for i in axes]))
+
+
+def cast(a: Any, dtype: Any, name: str) -> Any:
+    """``a`` (value and tangent) cast to a float or complex ``dtype``; integer kinds raise.
+
+    A reduction with ``dtype=`` computes in that dtype, as NumPy casts its
+    input first; an integer or boolean dtype would truncate the tangent, so
+    it raises ``TypeError`` naming ``numpy.<name>`` and the remedy.
+    """
+    float_dtype(dtype, name)
+    return a if dtype is None else np.astype(a, dtype)
 
 
 def _along(axis: int, index: Any) -> tuple[Any, ...]:
@@ -77,10 +89,11 @@ def sum_(
 ) -> Dual:
     """Sum over axes; the tangent is summed over the same axes (``initial`` may be dual)."""
     reject("sum", out=out)
+    a = cast(a, dtype, "sum")
     if type(initial) is Dual:
-        return sum_(a, axis, dtype, keepdims=keepdims, where=where) + initial
+        return sum_(a, axis, keepdims=keepdims, where=where) + initial
     axes = normalize_axes(axis, a.ndim)
-    options: dict[str, Any] = {"dtype": dtype, "keepdims": keepdims}
+    options: dict[str, Any] = {"keepdims": keepdims}
     if where is not None:
         options["where"] = strip(where)
     start = {} if initial is None else {"initial": initial}
@@ -101,8 +114,9 @@ def mean(
 ) -> Dual:
     """Mean over axes: the sum divided by the number of elements summed."""
     reject("mean", out=out)
+    a = cast(a, dtype, "mean")
     axes = normalize_axes(axis, a.ndim)
-    total = sum_(a, axis=axes, dtype=dtype, keepdims=keepdims, where=where)
+    total = sum_(a, axis=axes, keepdims=keepdims, where=where)
     if where is None:
         return total / _count(a.shape, axes)
     count = np.sum(np.broadcast_to(strip(where), a.shape), axis=axes, keepdims=keepdims)
@@ -165,11 +179,12 @@ def _weights_along(
 def cumsum(a: Dual, axis: Any = None, dtype: Any = None, out: Any = None) -> Dual:
     """Cumulative sum; the tangent is summed cumulatively too."""
     reject("cumsum", out=out)
+    a = cast(a, dtype, "cumsum")
     if axis is None:
         a, axis = np.ravel(a), 0
     axis = normalize_axis(axis, a.ndim)
-    value = np.cumsum(a.value, axis=axis, dtype=dtype)
-    return make(value, np.cumsum(a.tangent, axis=_shifted((axis,), a)[0], dtype=dtype), a.tag)
+    value = np.cumsum(a.value, axis=axis)
+    return make(value, np.cumsum(a.tangent, axis=_shifted((axis,), a)[0]), a.tag)
 
 
 # --- products: exact at zeros ------------------------------------------------------------------
@@ -191,7 +206,8 @@ def prod(
     The products of the others come from cumulative products from both sides, with no
     division, so zeros in the input are exact (to every order of nesting).
     """
-    reject("prod", dtype=dtype, out=out, initial=initial, where=where)
+    reject("prod", out=out, initial=initial, where=where)
+    a = cast(a, dtype, "prod")
     axes = normalize_axes(axis, a.ndim)
     value = np.prod(a.value, axis=axes, keepdims=keepdims)
     others = _products_of_others(a.value, axes)
@@ -226,7 +242,8 @@ def _products_of_others(x: Any, axes: tuple[int, ...]) -> Any:
 )
 def cumprod(a: Dual, axis: Any = None, dtype: Any = None, out: Any = None) -> Dual:
     """Cumulative product; the tangent comes from a scan of dual products, exact at zeros."""
-    reject("cumprod", dtype=dtype, out=out)
+    reject("cumprod", out=out)
+    a = cast(a, dtype, "cumprod")
     if axis is None:
         a, axis = np.ravel(a), 0
     axis = normalize_axis(axis, a.ndim)
@@ -332,7 +349,8 @@ def nansum(
 ) -> Dual:
     """Sum treating NaN as zero."""
     reject("nansum", out=out)
-    return sum_(_nan_to(a, 0.0), axis, dtype, keepdims=keepdims, initial=initial, where=where)
+    a = cast(a, dtype, "nansum")
+    return sum_(_nan_to(a, 0.0), axis, keepdims=keepdims, initial=initial, where=where)
 
 
 @register_function(np.nanprod, examples=(*_NAN_EXAMPLES, ((ZEROS,), {"axis": 1})))
@@ -342,7 +360,8 @@ def nanprod(
 ) -> Dual:
     """Product treating NaN as one."""
     reject("nanprod", out=out)
-    return prod(_nan_to(a, 1.0), axis, dtype, keepdims=keepdims, initial=initial, where=where)
+    a = cast(a, dtype, "nanprod")
+    return prod(_nan_to(a, 1.0), axis, keepdims=keepdims, initial=initial, where=where)
 
 
 @register_function(np.nanmean, examples=_NAN_EXAMPLES)
@@ -351,7 +370,8 @@ def nanmean(
     *, where: Any = None,
 ) -> Dual:
     """Mean of the non-NaN entries (NaN where there are none, as NumPy)."""
-    reject("nanmean", dtype=dtype, out=out, where=where)
+    reject("nanmean", out=out, where=where)
+    a = cast(a, dtype, "nanmean")
     axes = normalize_axes(axis, a.ndim)
     present = ~np.isnan(_plain(a))
     count = np.sum(present, axis=axes, keepdims=keepdims).astype(_plain(a).dtype)
@@ -396,8 +416,8 @@ def var(
     keepdims: bool = False, *, where: Any = None, mean: Any = None, correction: Any = _NO_VALUE,
 ) -> Dual:
     """Variance: the mean squared deviation, divided by ``n - ddof``."""
-    reject("var", dtype=dtype, out=out, where=where, mean=mean)
-    return _variance("var", a, axis, _ddof("var", ddof, correction), keepdims)
+    reject("var", out=out, where=where, mean=mean)
+    return _variance("var", cast(a, dtype, "var"), axis, _ddof("var", ddof, correction), keepdims)
 
 
 @register_function(np.std, examples=_MOMENT_EXAMPLES)
@@ -406,7 +426,8 @@ def std(
     keepdims: bool = False, *, where: Any = None, mean: Any = None, correction: Any = _NO_VALUE,
 ) -> Dual:
     """Standard deviation: the square root of :func:`var` (slope ``inf`` where it is 0)."""
-    reject("std", dtype=dtype, out=out, where=where, mean=mean)
+    reject("std", out=out, where=where, mean=mean)
+    a = cast(a, dtype, "std")
     return np.sqrt(_variance("std", a, axis, _ddof("std", ddof, correction), keepdims))
 
 
