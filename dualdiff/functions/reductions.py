@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from dualdiff.dispatch import batch_shape, make, register_function
+from dualdiff.dispatch import batch_shape, make, register_function, zero_tangent
 from dualdiff.dual import Dual
 from dualdiff.elementary import strip
 from dualdiff.functions._common import (
@@ -295,26 +295,56 @@ _EXTREME_EXAMPLES = (
 )
 
 
-def _register_extreme(pick: Callable[..., Any], nan_wins: bool) -> None:
+def _extreme_with(
+    name: str, ufunc: np.ufunc, a: Dual, axis: Any, keepdims: bool, initial: Any, where: Any,
+    nan_wins: bool,
+) -> Dual:
+    """``initial=`` or ``where=``: the ufunc's reduce, whose ties count the initial too.
+
+    NumPy computes ``np.max`` as ``np.maximum.reduce`` (``np.nanmax`` as
+    ``np.fmax.reduce``); ``initial`` is a constant, and where it is the
+    extremum it takes its share of a tie (a zero tangent), as in
+    ``ufunc.reduce`` (docs/conventions.md).
+    """
+    if type(initial) is Dual:
+        raise TypeError(f"dualdiff does not differentiate initial= of numpy.{name} (NumPy takes "
+                        f"a scalar constant); apply numpy.{ufunc.__name__} to the result instead")
+    options: dict[str, Any] = {"axis": normalize_axes(axis, a.ndim), "keepdims": keepdims}
+    if initial is not _NO_VALUE:
+        options["initial"] = initial
+    if where is not _NO_VALUE:
+        options["where"] = strip(where)
+    result = ufunc.reduce(a, **options)
+    missing = np.isnan(_plain(result))
+    if nan_wins or not np.any(missing):
+        return result
+    # an all-NaN slice of nanmax/nanmin: NaN with a zero tangent, as without initial=/where=
+    return np.where(missing, np.asarray(np.nan, _plain(result).dtype), result)
+
+
+def _register_extreme(pick: Callable[..., Any], ufunc: np.ufunc, nan_wins: bool) -> None:
     name = pick.__name__
 
     def extreme(
         a: Dual, axis: Any = None, out: Any = None, keepdims: bool = False,
         initial: Any = _NO_VALUE, where: Any = _NO_VALUE,
     ) -> Dual:
-        reject(name, out=out, initial=None if initial is _NO_VALUE else initial,
-               where=None if where is _NO_VALUE else where)
-        return _extreme(pick, a, axis, keepdims, nan_wins)
+        reject(name, out=out)
+        if initial is _NO_VALUE and where is _NO_VALUE:
+            return _extreme(pick, a, axis, keepdims, nan_wins)
+        return _extreme_with(name, ufunc, a, axis, keepdims, initial, where, nan_wins)
 
     extreme.__name__ = extreme.__qualname__ = name
     extreme.__doc__ = (
-        f"``numpy.{name}``: the tangent of the selected element; tied elements share it evenly."
+        f"``numpy.{name}``: the tangent of the selected element; tied elements share it evenly "
+        f"(``initial=`` and ``where=`` as numpy.{ufunc.__name__}.reduce)."
     )
     register_function(pick, examples=_EXTREME_EXAMPLES)(extreme)
 
 
-for _pick in (np.max, np.amax, np.min, np.amin):
-    _register_extreme(_pick, nan_wins=True)
+for _pick, _ufunc in ((np.max, np.maximum), (np.amax, np.maximum), (np.min, np.minimum),
+                      (np.amin, np.minimum)):
+    _register_extreme(_pick, _ufunc, nan_wins=True)
 
 
 @register_function(
@@ -380,8 +410,8 @@ def nanmean(
         return total / count
 
 
-for _pick in (np.nanmax, np.nanmin):
-    _register_extreme(_pick, nan_wins=False)
+for _pick, _ufunc in ((np.nanmax, np.fmax), (np.nanmin, np.fmin)):
+    _register_extreme(_pick, _ufunc, nan_wins=False)
 
 
 # --- moments ---------------------------------------------------------------------------------
@@ -451,7 +481,8 @@ def _quantile(name: str, a: Any, q: Any, axis: Any, keepdims: bool) -> Any:
     dtype = np.result_type(strip(a), strip(q))
     kept = tuple(i for i in range(len(shape)) if i not in axes)
     moved = np.moveaxis(a, axes, tuple(range(len(kept), len(shape))))
-    ordered = np.sort(np.reshape(moved, (*(shape[i] for i in kept), -1)), axis=-1)
+    ordered = np.sort(np.reshape(moved, (*(shape[i] for i in kept), _count(shape, axes))),
+                      axis=-1)
     n = np.shape(ordered)[-1]
     low = np.clip(np.floor(q_plain * (n - 1)), 0, n - 1).astype(np.intp)
     high = np.minimum(low + 1, n - 1)
@@ -531,9 +562,21 @@ def median(
     a: Any, axis: Any = None, out: Any = None, overwrite_input: bool = False,
     keepdims: bool = False,
 ) -> Any:
-    """Median: the middle value, or the mean of the middle two."""
+    """Median: the middle value, or the mean of the middle two (NaN for an empty slice)."""
     reject("median", out=out)
+    shape = np.shape(a)
+    if _count(shape, normalize_axes(axis, len(shape))) == 0:
+        # NumPy's NaN (and its RuntimeWarning): a constant, which no entry moves
+        return _constant(a, np.median(_plain(a), axis=axis, keepdims=keepdims))
     return _quantile("median", a, 0.5, axis, keepdims)
+
+
+def _constant(like: Any, value: Any) -> Any:
+    """``value`` as a dual number with ``like``'s layers (and batches), every tangent zero."""
+    if type(like) is not Dual:
+        return value
+    inner = _constant(like.value, value)
+    return make(inner, zero_tangent(inner, batch_shape(like)), like.tag)
 
 
 # --- differences and integrals ----------------------------------------------------------------
