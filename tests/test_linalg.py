@@ -298,6 +298,9 @@ def test_eigenvalue_clusters_in_stacks_and_batches(rng):
     _, dw = jvp(np.linalg.eigvalsh, (a,), (da,))
     for k in range(2):
         assert_close(dw[k], one_sided(np.linalg.eigvalsh, a, da[k]), rtol=1e-5, atol=1e-6)
+    single = jvp(np.linalg.eigvalsh, (a.astype(np.float32),), (da.astype(np.float32),))[1]
+    assert single.dtype == np.float32  # a cluster's slopes keep float32
+    assert_close(single, dw, rtol=1e-5, atol=1e-5)
 
 
 def test_eig_at_a_repeated_eigenvalue(rng):

@@ -176,11 +176,12 @@ def _cluster_slopes(diagonal: Any, projected: Any, same: np.ndarray, *,
             if singular:
                 slopes = slopes[..., ::-1]
             old = diagonal[(Ellipsis, *where, members)]
-            scatter = np.zeros((members.size, n))
+            dtype = np.result_type(strip(old))  # float32 stays float32
+            scatter = np.zeros((members.size, n), dtype=dtype)
             scatter[np.arange(members.size), members] = 1.0
             change = (slopes - old) @ scatter
             full = np.shape(strip(change))[:-1] + (1,) * len(stack) + (n,)
-            mask = np.zeros((*stack, 1))
+            mask = np.zeros((*stack, 1), dtype=dtype)
             mask[where] = 1.0
             diagonal = diagonal + mask * np.reshape(change, full)
     return diagonal
@@ -648,8 +649,6 @@ def _eigh_change(value: Any, tangent: Any, vectors: Any, uplo: str) -> Any:
     lower = uplo.upper() == "L"
     ds = _symmetrized(tangent, _square(value, "eigh"), np.result_type(strip(value)), lower=lower)
     return _mt(vectors) @ ds @ vectors
-
-
 
 
 @register_function(np.linalg.eigh, examples=((SPD,), (SPD_STACK,), ((GENERAL,), {"UPLO": "U"}),
