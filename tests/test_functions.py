@@ -6,6 +6,8 @@ with single and batched tangents -- while booleans, integers and tuples of them 
 constant.  A function registered without examples fails here.
 """
 
+import inspect
+
 import numpy as np
 import pytest
 
@@ -302,3 +304,87 @@ def test_shape_and_ndim_are_plain():
     assert np.shape(x) == (2, 3) and type(np.shape(x)) is tuple
     assert np.ndim(x) == 2 and type(np.ndim(x)) is int
     assert np.shape(Dual(1.5, 1.0)) == () and np.ndim(Dual(1.5, 1.0)) == 0
+
+
+# --- dtype= ------------------------------------------------------------------------------------
+
+X = np.array([[0.7, 1.3, 2.1], [1.9, 0.4, 1.1]])
+"""Positive entries (geomspace, logs) and no ties."""
+
+# every registered function taking dtype=, called on one argument x
+DTYPE_CALLS = {
+    np.sum: lambda x, **k: np.sum(x, axis=0, **k),
+    np.mean: np.mean,
+    np.cumsum: lambda x, **k: np.cumsum(x, axis=1, **k),
+    np.prod: lambda x, **k: np.prod(x, axis=1, **k),
+    np.cumprod: np.cumprod,
+    np.nansum: lambda x, **k: np.nansum(x, axis=1, **k),
+    np.nanprod: np.nanprod,
+    np.nanmean: lambda x, **k: np.nanmean(x, axis=0, **k),
+    np.nancumsum: np.nancumsum,
+    np.nancumprod: lambda x, **k: np.nancumprod(x, axis=0, **k),
+    np.var: lambda x, **k: np.var(x, axis=1, **k),
+    np.std: np.std,
+    np.nanvar: lambda x, **k: np.nanvar(x, axis=0, **k),
+    np.nanstd: lambda x, **k: np.nanstd(x, axis=1, **k),
+    np.cumulative_sum: lambda x, **k: np.cumulative_sum(x, axis=1, **k),
+    np.cumulative_prod: lambda x, **k: np.cumulative_prod(x, axis=0, **k),
+    np.trace: np.trace,
+    np.linalg.trace: lambda x, **k: np.linalg.trace(x[:, :2], **k),
+    np.einsum: lambda x, **k: np.einsum("ij,ij->j", x, x, casting="unsafe", **k),
+    np.stack: lambda x, **k: np.stack([x, x], **k),
+    np.concatenate: lambda x, **k: np.concatenate([x, x], **k),
+    np.hstack: lambda x, **k: np.hstack([x, x], **k),
+    np.vstack: lambda x, **k: np.vstack([x, x], **k),
+    np.linspace: lambda x, **k: np.linspace(x[0], x[1], 4, **k),
+    np.logspace: lambda x, **k: np.logspace(x[0], x[1], 4, **k),
+    np.geomspace: lambda x, **k: np.geomspace(x[0], x[1], 4, **k),
+    np.cov: np.cov,
+    np.corrcoef: np.corrcoef,
+    np.astype: lambda x, dtype: np.astype(x, dtype),  # noqa: PLW0108 - dtype is positional
+}
+# their results are plain arrays (the value's shape only), so no tangent can be truncated
+PLAIN_WITH_DTYPE = {np.zeros_like, np.ones_like, np.empty_like, np.full_like}
+# the variance of complex values is not differentiated (TypeError), whatever the dtype
+REAL_ONLY = {np.var, np.std, np.nanvar, np.nanstd}
+
+
+def test_every_function_taking_dtype_is_in_the_table():
+    taking = {func for func, implementation in FUNCTIONS.items()
+              if "dtype" in inspect.signature(implementation).parameters}
+    taking.add(np.einsum)  # dtype= travels in **kwargs
+    assert taking - PLAIN_WITH_DTYPE == set(DTYPE_CALLS)
+
+
+def dtype_name(func):
+    return "linalg.trace" if func is np.linalg.trace else func.__name__
+
+
+@pytest.mark.parametrize("func", list(DTYPE_CALLS), ids=name)
+@pytest.mark.parametrize("dtype", [int, np.int32, np.uint8, bool, "i8"])
+def test_integer_dtypes_raise_naming_the_function_and_the_remedy(func, dtype):
+    call = DTYPE_CALLS[func]
+    x = Dual(X, np.ones_like(X))
+    message = rf"numpy\.{dtype_name(func)} with dtype=.*pass a float or complex dtype"
+    with pytest.raises(TypeError, match=message):
+        call(x, dtype=dtype)
+
+
+@pytest.mark.parametrize("func", list(DTYPE_CALLS), ids=name)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.complex128])
+def test_float_dtypes_cast_value_and_tangent(func, dtype):
+    call = DTYPE_CALLS[func]
+    direction = np.random.default_rng(SEED).standard_normal(X.shape)
+    if func in REAL_ONLY and np.dtype(dtype).kind == "c":
+        with pytest.raises(TypeError, match="complex"):
+            call(Dual(X, direction), dtype=dtype)
+        return
+    value, slope = jvp(lambda x: call(x, dtype=dtype), (X,), (direction,))
+    expected = call(X, dtype=dtype)
+    assert np.result_type(value) == np.result_type(expected)
+    assert np.result_type(slope) == np.result_type(expected)
+    rtol = 1e-5 if dtype is np.float32 else 1e-13
+    np.testing.assert_allclose(value, expected, rtol=rtol)
+    # the tangent is the float64 JVP, computed in dtype
+    reference = jvp(lambda x: call(x, dtype=np.float64), (X,), (direction,))[1]
+    np.testing.assert_allclose(slope, reference, rtol=rtol, atol=rtol)

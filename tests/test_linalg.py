@@ -60,6 +60,8 @@ def test_hessian_of_log_det(rng):
 
 
 def test_det_at_singular_matrices_uses_the_adjugate(rng):
+    # These singular matrices have small dyadic entries, so every step of LU (any pivot order,
+    # with or without FMA) is exact and det is exactly 0 on any BLAS: the adjugate path is taken.
     a = np.array([[1.0, 2.0], [2.0, 4.0]])  # rank 1: adj(A) = [[4, -2], [-2, 1]]
     assert np.linalg.det(a) == 0
     da = rng.standard_normal((2, 2))
@@ -236,41 +238,139 @@ def test_eigvals_of_a_real_matrix_with_complex_eigenvalues(rng):
 # --- repeated eigenvalues and singular values -----------------------------------------------------
 
 
-def test_repeated_eigenvalues(rng):
-    a = np.diag([1.0, 1.0, 3.0])
-    da = rng.standard_normal((3, 3))
-    da = da + da.T
-    (_, v), (dw, dv) = jvp(np.linalg.eigh, (a,), (da,))
-    assert_close(dw, np.diag(v.T @ da @ v))  # the documented formula, with NumPy's vectors
-    assert np.all(np.isfinite(dv))
-    assert (v.T @ dv)[0, 1] == 0 and (v.T @ dv)[1, 0] == 0  # zero for the degenerate pair
+def random_rotation(rng, n):
+    q, _ = np.linalg.qr(rng.standard_normal((n, n)))
+    return q
 
-    def along(f):
-        h = 1e-6
-        return (f(a + h * da) - f(a - h * da)) / (2 * h)
 
-    # what is exact: the simple eigenvalue, the cluster's sum, symmetric functions
-    assert_close(dw[2], along(lambda x: np.linalg.eigvalsh(x)[2]), rtol=1e-7)
-    assert_close(dw[0] + dw[1], along(lambda x: np.sum(np.linalg.eigvalsh(x)[:2])), rtol=1e-7)
-    squares = lambda x: np.sum(np.linalg.eigvalsh(x) ** 2)  # noqa: E731 - ||A||_F**2
-    assert_close(tangent(squares, a, da), 2 * np.trace(a @ da))
-    identity, ds = np.eye(3), lower_symmetrized(rng.standard_normal((3, 3)))
-    (_, v), (dw, dv) = jvp(np.linalg.eigh, (identity,), (ds,))
-    assert np.all(dv == 0)
-    assert_close(dw, np.diag(v.T @ ds @ v))
+def one_sided(f, a, da, h=1e-7):
+    """The slope of f along da for t > 0 (one-sided differences, second order)."""
+    return (-3 * f(a) + 4 * f(a + h * da) - f(a + 2 * h * da)) / (2 * h)
+
+
+def symmetric(rng, n):
+    d = rng.standard_normal((n, n))
+    return d + d.T
+
+
+def expm_sym(x):
+    w, v = np.linalg.eigh(x)
+    return v @ (np.exp(w)[..., None] * np.swapaxes(v, -1, -2))
+
+
+def rebuild_eigh(x):
+    w, v = np.linalg.eigh(x)
+    return v @ (w[..., None] * np.swapaxes(v, -1, -2))
+
+
+def rebuild_svd(x):
+    u, s, vh = np.linalg.svd(x, full_matrices=False)
+    return u @ (s[..., None] * vh)
+
+
+def polar(x):
+    u, _, vh = np.linalg.svd(x, full_matrices=False)
+    return u @ vh
+
+
+@pytest.mark.parametrize("spectrum", [[0.0, 0.0, 0.0], [1.0, 1.0, 1.0], [1.0, 1.0, 3.0],
+                                      [-2.0, 5.0, 5.0, 5.0], [2.0, 2.0, -1.0, -1.0]])
+def test_eigenvalues_of_a_cluster_are_the_one_sided_slopes(spectrum, rng):
+    n = len(spectrum)
+    q = random_rotation(rng, n)
+    a = q @ np.diag(spectrum) @ q.T
+    da = symmetric(rng, n)
+    dw, dv = jvp(np.linalg.eigh, (a,), (da,))[1]
+    # the sorted eigenvalues of A + t dA, t > 0, move as the eigenvalues of each cluster's block
+    assert_close(dw, one_sided(np.linalg.eigvalsh, a, da), rtol=1e-5, atol=1e-6)
+    assert_close(tangent(np.linalg.eigvalsh, a, da), dw)
+    assert_close(np.sum(dw), np.trace(da))  # symmetric functions stay exact
+    # eigenvectors of a repeated eigenvalue are not unique: their tangents are NaN, loudly
+    repeated = np.array([spectrum.count(x) > 1 for x in sorted(spectrum)])
+    assert np.all(np.isnan(dv[:, repeated])) and np.all(np.isfinite(dv[:, ~repeated]))
+    for rebuilt in (expm_sym, rebuild_eigh):  # so is anything built from them
+        assert np.all(np.isnan(tangent(rebuilt, a, da)))
+
+
+def test_eigenvalue_clusters_in_stacks_and_batches(rng):
+    a = np.stack([np.eye(3), np.diag([1.0, 2.0, 3.0]), np.diag([4.0, 4.0, 0.5])])
+    da = np.stack([np.stack([symmetric(rng, 3) for _ in range(3)]) for _ in range(2)])
+    _, dw = jvp(np.linalg.eigvalsh, (a,), (da,))
+    for k in range(2):
+        assert_close(dw[k], one_sided(np.linalg.eigvalsh, a, da[k]), rtol=1e-5, atol=1e-6)
+    single = jvp(np.linalg.eigvalsh, (a.astype(np.float32),), (da.astype(np.float32),))[1]
+    assert single.dtype == np.float32  # a cluster's slopes keep float32
+    assert_close(single, dw, rtol=1e-5, atol=1e-5)
+
+
+def test_eig_at_a_repeated_eigenvalue(rng):
+    a, da = np.diag([1.0, 1.0, 2.0]), rng.standard_normal((3, 3))
+    (_, v), (dw, dv) = jvp(np.linalg.eig, (a,), (da,))
+    inverse = np.linalg.inv(v)
+    assert_close(dw, np.diag(inverse @ da @ v))  # linear; the cluster's sum is exact
+    assert np.all(np.isnan(dv[:, :2])) and np.all(np.isfinite(dv[:, 2]))
+    assert np.all(np.isnan(tangent(lambda x: np.linalg.eig(x)[1], np.eye(2), da[:2, :2])))
+
+
+def test_the_cluster_threshold_is_sqrt_eps_relative(rng):
+    # gaps above sqrt(eps) * max|w| are resolved (every tangent accurate to about sqrt(eps)),
+    # gaps below it are a cluster: NaN eigenvectors, and the block's slopes for the eigenvalues
+    da = symmetric(rng, 3)
+    threshold = np.sqrt(np.finfo(float).eps) * 3.0
+    for gap, resolved in ((1e-3, True), (2 * threshold, True), (0.5 * threshold, False),
+                          (1e-12, False), (0.0, False)):
+        a = np.diag([1.0, 1.0 + gap, 3.0])
+        dw, dv = jvp(np.linalg.eigh, (a,), (da,))[1]
+        assert np.all(np.isfinite(dv)) == resolved
+        assert np.all(np.isnan(dv[:, :2])) != resolved and np.all(np.isfinite(dv[:, 2]))
+        block = np.linalg.eigvalsh(da[:2, :2])
+        assert_close(dw[:2], np.diag(da)[:2] if resolved else block)
+    a = np.diag([1.0, 1.0 + 1e-4, 3.0])  # close but distinct: every tangent is exact
+    check_jvp(expm_sym, (a,), (da,))
+    check_jvp(rebuild_eigh, (a,), (da,))
+
+
+def test_numerically_repeated_eigenvalues_from_rounding_form_a_cluster(rng):
+    # Q I Q^T is I to rounding, but LAPACK's eigenvalues spread by a few n * eps, which
+    # NumPy's rank tolerance n * eps * max|w| does not always cover; sqrt(eps) does.
+    for n in (2, 3, 6):
+        for _ in range(20):
+            q = random_rotation(rng, n)
+            dv = jvp(np.linalg.eigh, (q @ q.T,), (symmetric(rng, n),))[1][1]
+            assert np.all(np.isnan(dv))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(2, 5))
+def test_reconstructions_at_distinct_values_match_central_differences(seed, n):
+    rng = np.random.default_rng(seed)
+    a, da = symmetric(rng, n), rng.standard_normal((2, n, n))
+    check_jvp(rebuild_eigh, (a,), (da,), rtol=1e-6)  # eigh reads the lower triangle only
+    check_jvp(expm_sym, (a / n,), (da,), rtol=1e-6)
+    g = rng.standard_normal((n + 1, n))
+    for x in (g, g.T):
+        check_jvp(rebuild_svd, (x,), (rng.standard_normal((2, *x.shape)),), rtol=1e-6)
+        check_jvp(polar, (x,), (rng.standard_normal((2, *x.shape)),), rtol=1e-6)
 
 
 def test_repeated_and_zero_singular_values(rng):
-    q, _ = np.linalg.qr(rng.standard_normal((3, 3)))
+    q = random_rotation(rng, 3)
     a, da = 2 * q, rng.standard_normal((3, 3))  # every singular value is 2
     nuclear = lambda x: np.linalg.norm(x, "nuc")  # noqa: E731
-    assert_close(tangent(nuclear, a, da), np.trace(q.T @ da) / 1.0)
-    (u, _, vh), (du, ds, dvh) = jvp(np.linalg.svd, (a,), (da,))
-    assert np.all(np.isfinite(du)) and np.all(np.isfinite(dvh))
-    assert_close(np.sum(ds), np.trace(u.T @ da @ vh.T))
+    assert_close(tangent(nuclear, a, da), np.trace(q.T @ da))
+    du, ds, dvh = jvp(np.linalg.svd, (a,), (da,))[1]
+    assert np.all(np.isnan(du)) and np.all(np.isnan(dvh))  # singular vectors are not unique
+    assert_close(ds, one_sided(np.linalg.svdvals, a, da), rtol=1e-5, atol=1e-6)
+    assert_close(tangent(np.linalg.svdvals, a, da), ds)
+    two = lambda x: np.linalg.norm(x, 2)  # noqa: E731
+    assert_close(tangent(two, a, da), one_sided(two, a, da), rtol=1e-5, atol=1e-6)
+    for f in (rebuild_svd, polar):  # U S Vh at I was off by 1, the polar factor U Vh gave 0
+        assert np.all(np.isnan(tangent(f, np.eye(3), da)))
     rank_one = np.outer([1.0, 2.0, -1.0], [0.5, 0.5, 2.0])
     ds = tangent(np.linalg.svdvals, rank_one, da)
     assert ds[1] == 0 and ds[2] == 0 and ds[0] != 0  # a zero singular value is a kink: slope 0
+    du = jvp(lambda x: np.linalg.svd(x)[0], (rank_one,), (da,))[1]
+    assert np.all(np.isnan(du[:, 1:])) and np.all(np.isfinite(du[:, 0]))
     for order in ("nuc", 2, -2, "fro", 1, np.inf):
         assert np.all(tangent(lambda x, o=order: np.linalg.norm(x, o), np.zeros((3, 3)), da) == 0)
 
@@ -304,6 +404,36 @@ def test_norm_kinks_at_zero_entries():
         with np.errstate(divide="ignore"):
             assert tangent(lambda v, o=order: np.linalg.norm(v, o), x, along_zero) == 0
     assert tangent(lambda v: np.linalg.norm(v, 3), x, along_zero) == 0  # smooth there anyway
+
+
+NEGATIVE_ORDERS = [-1, -2, -0.5, -3, -np.inf]
+
+
+@pytest.mark.parametrize("order", NEGATIVE_ORDERS)
+def test_negative_order_norms_at_a_zero_entry_have_slope_zero(order, rng):
+    # one zero entry makes sum(|x|**p)**(1/p) zero, and near it the norm is about |x_0|:
+    # a kink of the whole norm (as abs at 0), so every slope is 0 there, as NumPy's value stays 0
+    x, directions = np.array([0.0, 1.0, -2.0]), rng.standard_normal((4, 3))
+    norms = (lambda v: np.linalg.norm(v, order),
+             lambda v: np.linalg.vector_norm(v, ord=order))
+    for f in norms:
+        with np.errstate(divide="ignore"):
+            value, slope = jvp(f, (x,), (directions,))
+        assert value == 0 and np.all(slope == 0)
+        for side in (1e-2, -1e-2):  # either side of the kink: smooth, and exact
+            check_jvp(f, (x + side * np.eye(3)[0],), (directions,))
+            # and the slope along the zero entry tends to sign(side), that of |x_0|
+            closer = x + 1e-8 * np.sign(side) * np.eye(3)[0]
+            assert_close(tangent(f, closer, np.eye(3)[0]), np.sign(side), rtol=1e-2)
+
+
+@pytest.mark.parametrize("order", [-1, -2])
+def test_negative_order_matrix_norms_at_a_zero_column(order, rng):
+    m = np.array([[0.0, 1.0, 0.5], [0.0, 2.0, -1.0], [0.0, 0.3, 0.8]])
+    value, slope = jvp(lambda v: np.linalg.norm(v, order), (m,), (rng.standard_normal((4, 3, 3)),))
+    assert value == 0 and np.all(slope == 0)
+    near = m + 1e-2 * np.eye(3)[:, :1] * np.array([1.0, -2.0, 0.5])
+    check_jvp(lambda v: np.linalg.norm(v, order), (near,), (rng.standard_normal((4, 3, 3)),))
 
 
 def test_norm_ties_share_the_slope():
@@ -354,10 +484,28 @@ def test_rank_deficient_matrices(rng):
     # along perturbations that keep the rank (here: rank one), pinv's tangent is exact
     check_jvp(lambda x, y: np.linalg.pinv(np.outer(x, y)), (u, v),
               (rng.standard_normal((2, 4)), rng.standard_normal((2, 3))))
-    with pytest.raises(np.linalg.LinAlgError):
-        np.linalg.qr(Dual(np.array([[1.0, 1.0], [1.0, 1.0], [0.0, 0.0]]), np.ones((3, 2))))
     defective = Dual(np.array([[1.0, 1.0], [0.0, 1.0]]), np.ones((2, 2)))
     assert np.max(np.abs(np.linalg.eigvals(defective).tangent)) > 1e10
+
+
+def test_qr_of_a_rank_deficient_matrix_raises_or_is_loud():
+    # R[1, 1] of a rank-one matrix is 0 in exact arithmetic; LAPACK returns 0 or rounding noise
+    # (OpenBLAS's Haswell kernels give 0.0, its SkylakeX kernels -4.7e-17).  QR is not
+    # differentiable there: along a direction that raises the rank, Q's second column jumps.
+    a = np.array([[1.0, 1.0], [1.0, 1.0], [0.0, 0.0]])
+    da = np.zeros((3, 2))
+    da[2, 1] = 1.0
+    plain = np.linalg.qr(a)
+    r11 = plain.R[1, 1]
+    assert abs(r11) <= 10 * np.finfo(float).eps * np.linalg.norm(a)
+    if r11 == 0:  # an exactly singular R: the tangents' solve raises, as documented
+        with pytest.raises(np.linalg.LinAlgError):
+            np.linalg.qr(Dual(a, da))
+        return
+    q, r = np.linalg.qr(Dual(a, da))  # otherwise the values are NumPy's, the tangent is loud
+    assert_close(q.value, plain.Q)
+    assert_close(r.value, plain.R)
+    assert not np.all(np.isfinite(q.tangent)) or np.max(np.abs(q.tangent)) > 1e10
 
 
 def test_matrix_power_multi_dot_and_tensor_solvers(rng):

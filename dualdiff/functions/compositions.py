@@ -20,6 +20,7 @@ from dualdiff.dispatch import make, register_function
 from dualdiff.dual import Dual
 from dualdiff.elementary import strip
 from dualdiff.functions._common import CUBE, MATRIX, VECTOR, normalize_axes, normalize_axis, reject
+from dualdiff.functions.reductions import cast
 from dualdiff.functions.shape import float_dtype
 
 SQUARE = np.array([[1.0, -0.5, 2.0], [0.3, 1.5, -1.2], [0.8, 0.1, 0.6]])
@@ -256,7 +257,7 @@ def cov(
     if np.iscomplexobj(_plain(other)):
         other = np.conjugate(other)
     with np.errstate(divide="ignore", invalid="ignore"):
-        scale = np.true_divide(1, factor)
+        scale = np.true_divide(1, factor).astype(kind)  # NumPy scales in place: kind stays
     return np.squeeze(np.dot(centered, other) * scale)
 
 
@@ -266,6 +267,7 @@ def cov(
 )
 def corrcoef(x: Any, y: Any = None, rowvar: bool = True, *, dtype: Any = None) -> Any:
     """Correlation coefficients: the covariance over the products of standard deviations."""
+    float_dtype(dtype, "corrcoef")
     c = np.cov(x, y, rowvar, dtype=dtype)
     if np.ndim(c) == 0:
         return c / c
@@ -362,7 +364,8 @@ def nanvar(
     correction: Any = _NO_VALUE,
 ) -> Any:
     """Variance of the non-NaN entries (NaN where there are too few, as NumPy)."""
-    reject("nanvar", dtype=dtype, out=out, where=where, mean=mean)
+    reject("nanvar", out=out, where=where, mean=mean)
+    a = cast(_array(a), dtype, "nanvar")
     return _nan_moments("nanvar", a, axis, ddof, keepdims, correction)
 
 
@@ -373,7 +376,8 @@ def nanstd(
     correction: Any = _NO_VALUE,
 ) -> Any:
     """Standard deviation of the non-NaN entries: the square root of :func:`nanvar`."""
-    reject("nanstd", dtype=dtype, out=out, where=where, mean=mean)
+    reject("nanstd", out=out, where=where, mean=mean)
+    a = cast(_array(a), dtype, "nanstd")
     variance = _nan_moments("nanstd", a, axis, ddof, keepdims, correction)
     missing = np.isnan(_plain(variance))
     if not np.any(missing):
@@ -479,15 +483,15 @@ def nanpercentile(
 def nancumsum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any:
     """Cumulative sum treating NaN as zero."""
     reject("nancumsum", out=out)
-    return np.cumsum(_nan_to(_array(a), 0.0), axis=axis, dtype=dtype)
+    return np.cumsum(_nan_to(cast(_array(a), dtype, "nancumsum"), 0.0), axis=axis)
 
 
 @register_function(np.nancumprod, examples=((MATRIX,), ((MATRIX,), {"axis": 1}),
                                             ((CUBE,), {"axis": 0})))
 def nancumprod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any:
     """Cumulative product treating NaN as one."""
-    reject("nancumprod", dtype=dtype, out=out)
-    return np.cumprod(_nan_to(_array(a), 1.0), axis=axis)
+    reject("nancumprod", out=out)
+    return np.cumprod(_nan_to(cast(_array(a), dtype, "nancumprod"), 1.0), axis=axis)
 
 
 # --- array-API cumulative functions --------------------------------------------------------------
@@ -695,4 +699,5 @@ def linalg_diagonal(x: Any, /, *, offset: int = 0) -> Any:
 @register_function(np.linalg.trace, examples=((SQUARE,), ((CUBE,), {"offset": -1})))
 def linalg_trace(x: Any, /, *, offset: int = 0, dtype: Any = None) -> Any:
     """Traces of the matrices in the last two axes."""
+    float_dtype(dtype, "linalg.trace")
     return np.trace(x, offset, axis1=-2, axis2=-1, dtype=dtype)

@@ -73,6 +73,7 @@ def concatenate(arrays: Any, axis: Any = 0, out: Any = None, *, dtype: Any = Non
 )
 def hstack(tup: Any, *, dtype: Any = None, casting: str = "same_kind") -> Dual:
     """Join horizontally: along axis 1, or axis 0 for vectors."""
+    float_dtype(dtype, "hstack")
     arrays = [np.atleast_1d(x) for x in tup]
     axis = 0 if arrays and np.ndim(arrays[0]) == 1 else 1
     return np.concatenate(arrays, axis=axis, dtype=dtype, casting=casting)
@@ -83,6 +84,7 @@ def hstack(tup: Any, *, dtype: Any = None, casting: str = "same_kind") -> Dual:
 )
 def vstack(tup: Any, *, dtype: Any = None, casting: str = "same_kind") -> Dual:
     """Join vertically: along axis 0 of the arrays made at least 2-D."""
+    float_dtype(dtype, "vstack")
     return np.concatenate([np.atleast_2d(x) for x in tup], axis=0, dtype=dtype, casting=casting)
 
 

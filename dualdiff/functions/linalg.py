@@ -103,6 +103,90 @@ def _inverse_gaps(gaps: Any, degenerate: np.ndarray) -> Any:
     return np.where(degenerate, 0.0, 1.0 / safe)
 
 
+def _clusters(w: Any, positive: Any = None) -> np.ndarray:
+    """``same[..., i, j]``: eigenvalues (or singular values) ``i`` and ``j`` are one cluster.
+
+    Two values closer than ``sqrt(eps) * max|w|`` count as equal, and a
+    cluster is everything linked by such pairs.  Eigenvalues that are equal
+    in exact arithmetic come out of LAPACK a few ``n * eps * max|w|`` apart;
+    an eigenvector tangent has a factor ``1 / gap``, so below ``sqrt(eps)``
+    rounding would be amplified past ``sqrt(eps)``, and above it every
+    tangent is accurate to about ``sqrt(eps)``.  Only ``positive`` values
+    (singular values above the rank tolerance) join clusters, if given.
+    """
+    plain = strip(w)
+    gaps = np.abs(plain[..., None, :] - plain[..., :, None])
+    largest = np.max(np.abs(plain), axis=-1, keepdims=True, initial=0.0)
+    same = gaps <= np.sqrt(_eps(w)) * largest[..., None]
+    if positive is not None:
+        n = np.shape(plain)[-1]
+        same = (same & positive[..., None, :] & positive[..., :, None]) | np.eye(n, dtype=bool)
+    while True:  # the transitive closure: a chain of close pairs is one cluster
+        linked = same.astype(np.int64)
+        grown = (linked @ linked) > 0
+        if np.array_equal(grown, same):
+            return same
+        same = grown
+
+
+def _vector_gaps(gaps: Any, same: np.ndarray, unresolved: Any = None) -> Any:
+    """``1 / gaps`` off the diagonal, 0 on it, NaN for two vectors of one cluster.
+
+    An eigenvector (singular vector) of a repeated value is not unique, so it
+    has no derivative; NaN in the gap spreads through the whole column of
+    the tangent, and through anything built from it, rather than a finite
+    tangent that is silently wrong.  ``unresolved`` marks further columns
+    (zero singular values) that are NaN for the same reason.
+    """
+    off_diagonal = ~np.eye(np.shape(same)[-1], dtype=bool)
+    undefined = same & off_diagonal
+    if unresolved is not None:
+        undefined = undefined | (unresolved[..., None, :] & off_diagonal)
+    return np.where(undefined, np.nan, _inverse_gaps(gaps, same | undefined))
+
+
+def _cluster_slopes(diagonal: Any, projected: Any, same: np.ndarray, *,
+                    singular: bool = False) -> Any:
+    """Eigenvalue (singular value) tangents with each cluster's slopes made exact.
+
+    ``diagonal`` is ``diag(P)`` of the projected tangent ``P = V^T dA V``
+    (``U^T dA V``); for a cluster ``c`` of equal values the sorted values of
+    ``A + t dA`` move, for ``t > 0``, as the sorted eigenvalues of ``P[c, c]``
+    (of its symmetric part, largest first, for ``singular`` values): those
+    replace the diagonal there.  They are the one-sided slopes, and are
+    positively homogeneous but not linear in ``dA``; the cluster's sum is
+    still ``trace(P[c, c])``.
+    """
+    plain_same = np.asarray(same)
+    n = plain_same.shape[-1]
+    if not np.any(np.sum(plain_same, axis=-1) > 1):
+        return diagonal
+    stack = plain_same.shape[:-2]
+    for where in np.ndindex(*stack):
+        seen = np.zeros(n, dtype=bool)
+        for i in range(n):
+            members = np.flatnonzero(plain_same[(*where, i)])
+            if seen[i] or members.size < 2:
+                continue
+            seen[members] = True
+            block = projected[(Ellipsis, *where, members[:, None], members[None, :])]
+            if singular:
+                block = (block + _mt(block)) / 2
+            slopes = np.linalg.eigvalsh(block)
+            if singular:
+                slopes = slopes[..., ::-1]
+            old = diagonal[(Ellipsis, *where, members)]
+            dtype = np.result_type(strip(old))  # float32 stays float32
+            scatter = np.zeros((members.size, n), dtype=dtype)
+            scatter[np.arange(members.size), members] = 1.0
+            change = (slopes - old) @ scatter
+            full = np.shape(strip(change))[:-1] + (1,) * len(stack) + (n,)
+            mask = np.zeros((*stack, 1), dtype=dtype)
+            mask[where] = 1.0
+            diagonal = diagonal + mask * np.reshape(change, full)
+    return diagonal
+
+
 def _cutoff(values: Any, size: int) -> Any:
     """NumPy's rank tolerance: ``size * eps * max|value|`` per matrix (keeps the last axis)."""
     plain = np.abs(strip(values))
@@ -128,10 +212,11 @@ def _svd_parts(a: Any) -> tuple[Any, Any, Any]:
 
 
 def _singular_value_tangents(u: Any, s: Any, v: Any, tangent: Any) -> Any:
-    """``diag(U^T dA V)``, and 0 for singular values that are numerically zero (a kink)."""
-    ds = np.einsum("...ai,...ab,...bi->...i", u, tangent, v)
+    """``diag(U^T dA V)`` (a cluster's block's eigenvalues), 0 for zero singular values (a kink)."""
+    projected = _mt(u) @ tangent @ v
     shape = np.shape(strip(u))
     positive = strip(s) > _cutoff(s, max(shape[-2], np.shape(strip(v))[-2]))
+    ds = _cluster_slopes(_diagonal(projected), projected, _clusters(s, positive), singular=True)
     return np.where(positive, ds, 0.0)
 
 
@@ -402,7 +487,10 @@ def _vector_norm_weights(x: Any, order: Any, norm: Any, axes: tuple[int, ...]) -
         chosen = np.abs(plain) == plain_norm
         count = np.sum(chosen, axis=axes, keepdims=True)
         return (np.sign(plain) * chosen / np.maximum(count, 1)).astype(dtype)
-    zero = plain == 0  # |x|**(p - 1) has a kink or a pole at 0: slope 0 there, as abs
+    # |x|**(p - 1) has a kink or a pole at 0: slope 0 there, as abs.  For p < 0 one zero entry
+    # makes the norm 0, and near it the norm is about |x_i| (the others' slopes vanish like
+    # |x_i|**(1 - p)): a kink of the whole norm, so every slope is 0 where the norm is 0.
+    zero = (plain == 0) | (plain_norm == 0)
     scaled = np.abs(np.where(zero, 1.0, x)) ** (order - 1) * np.sign(plain)
     denominator = np.where(plain_norm == 0, 1.0, norm) ** (order - 1)
     return np.where(zero, 0.0, scaled) / denominator
@@ -563,36 +651,34 @@ def _eigh_change(value: Any, tangent: Any, vectors: Any, uplo: str) -> Any:
     return _mt(vectors) @ ds @ vectors
 
 
-def _degenerate(w: Any) -> np.ndarray:
-    """Pairs of eigenvalues (or singular values) equal to NumPy's rank tolerance."""
-    plain = strip(w)
-    gaps = np.abs(plain[..., None, :] - plain[..., :, None])
-    return gaps <= _cutoff(w, np.shape(plain)[-1])[..., None]
-
-
 @register_function(np.linalg.eigh, examples=((SPD,), (SPD_STACK,), ((GENERAL,), {"UPLO": "U"}),
                                              (GENERAL,)))
 def eigh(a: Dual, UPLO: str = "L") -> Any:  # noqa: N803 - NumPy's name
     """Symmetric eigendecomposition: ``dw = diag(V^T dA V)``, ``dV = V (F o V^T dA V)``.
 
-    ``F[i, j] = 1 / (w[j] - w[i])``, and 0 for (numerically) equal eigenvalues.
+    ``F[i, j] = 1 / (w[j] - w[i])``.  At a cluster of (numerically) equal
+    eigenvalues the eigenvalues' tangents are the sorted eigenvalues of the
+    cluster's block of ``V^T dA V`` and the cluster's eigenvectors have NaN
+    tangents (they are not unique): see docs/conventions.md.
     """
     value, tangent, tag, _ = _unpack(a, "eigh", real=True)
     result = np.linalg.eigh(value, UPLO)
     w, v = result
     projected = _eigh_change(value, tangent, v, UPLO)
-    inverse_gaps = _inverse_gaps(w[..., None, :] - w[..., :, None], _degenerate(w))
-    return type(result)(make(w, _diagonal(projected), tag),
-                        make(v, v @ (inverse_gaps * projected), tag))
+    same = _clusters(w)
+    gaps = _vector_gaps(w[..., None, :] - w[..., :, None], same)
+    return type(result)(make(w, _cluster_slopes(_diagonal(projected), projected, same), tag),
+                        make(v, v @ (gaps * projected), tag))
 
 
 @register_function(np.linalg.eigvalsh, examples=((SPD,), (SPD_STACK,), ((GENERAL,), {"UPLO": "U"})))
 def eigvalsh(a: Dual, UPLO: str = "L") -> Dual:  # noqa: N803 - NumPy's name
-    """Symmetric eigenvalues: ``dw = diag(V^T dA V)``."""
+    """Symmetric eigenvalues: ``dw = diag(V^T dA V)``, a cluster's as in ``eigh``."""
     value, tangent, tag, _ = _unpack(a, "eigvalsh", real=True)
     w = np.linalg.eigvalsh(value, UPLO)
     _, v = np.linalg.eigh(value, UPLO)
-    return make(w, _diagonal(_eigh_change(value, tangent, v, UPLO)), tag)
+    projected = _eigh_change(value, tangent, v, UPLO)
+    return make(w, _cluster_slopes(_diagonal(projected), projected, _clusters(w)), tag)
 
 
 def _eigensystem(a: Any) -> tuple[Any, Any]:
@@ -607,9 +693,8 @@ def _eigensystem(a: Any) -> tuple[Any, Any]:
         return np.linalg.eig(a)
     w, vectors = _eigensystem(a.value)
     projected = np.linalg.solve(vectors, a.tangent @ vectors)
-    inverse_gaps = _inverse_gaps(w[..., None, :] - w[..., :, None], _degenerate(w))
-    return make(w, _diagonal(projected), a.tag), make(vectors, vectors @ (inverse_gaps * projected),
-                                                      a.tag)
+    gaps = _vector_gaps(w[..., None, :] - w[..., :, None], _clusters(w))
+    return make(w, _diagonal(projected), a.tag), make(vectors, vectors @ (gaps * projected), a.tag)
 
 
 @register_function(np.linalg.eigvals, examples=((GENERAL,), (REAL_SPECTRUM,), (STACK,)))
@@ -633,8 +718,8 @@ def eig(a: Dual) -> Any:
         raise TypeError("dualdiff differentiates numpy.linalg.eig only for real eigenvalues; "
                         "use numpy.linalg.eigvals for complex ones")
     projected = np.linalg.solve(vectors, tangent @ vectors)
-    inverse_gaps = _inverse_gaps(w[..., None, :] - w[..., :, None], _degenerate(w))
-    dv = vectors @ (inverse_gaps * projected)
+    gaps = _vector_gaps(w[..., None, :] - w[..., :, None], _clusters(w))
+    dv = vectors @ (gaps * projected)
     dv = dv - vectors * np.sum(vectors * dv, axis=-2, keepdims=True)
     return type(result)(make(w, _diagonal(projected), tag), make(vectors, dv, tag))
 
@@ -647,9 +732,10 @@ def svd(a: Dual, full_matrices: bool = True, compute_uv: bool = True,
         hermitian: bool = False) -> Any:
     """Singular value decomposition (reduced, or full when square); real matrices only.
 
-    With ``dP = U^T dA V`` and ``F[i, j] = 1 / (s[j]**2 - s[i]**2)`` (0 for
-    equal singular values): ``ds = diag(dP)``,
-    ``dU = U (F o (dP S + S dP^T)) + (I - U U^T) dA V S^-1``, and ``dV`` alike.
+    With ``dP = U^T dA V`` and ``F[i, j] = 1 / (s[j]**2 - s[i]**2)``:
+    ``ds = diag(dP)``, ``dU = U (F o (dP S + S dP^T)) + (I - U U^T) dA V S^-1``,
+    and ``dV`` alike.  Repeated and zero singular values: as ``eigh``
+    (docs/conventions.md); their singular vectors' tangents are NaN.
     """
     value, tangent, tag, _ = _unpack(a, "svd", real=True)
     if hermitian:
@@ -667,14 +753,15 @@ def svd(a: Dual, full_matrices: bool = True, compute_uv: bool = True,
     dp = _mt(u) @ tangent @ v
     cutoff = _cutoff(s, max(m, n))
     plain = strip(s)
-    f = _inverse_gaps(s[..., None, :] ** 2 - s[..., :, None] ** 2, _degenerate(s))
+    positive = plain > cutoff
+    same = _clusters(s, positive)
+    f = _vector_gaps(s[..., None, :] ** 2 - s[..., :, None] ** 2, same, ~positive)
     row, column = s[..., None, :], s[..., :, None]
     dpt = _mt(dp)
-    positive = plain > cutoff
-    s_inverse = np.where(positive, 1.0 / np.where(positive, s, 1.0), 0.0)[..., None, :]
+    s_inverse = np.where(positive, 1.0 / np.where(positive, s, 1.0), np.nan)[..., None, :]
     du = u @ (f * (dp * row + column * dpt)) + (tangent @ v - u @ dp) * s_inverse
     dv = v @ (f * (column * dp + dpt * row)) + (_mt(tangent) @ u - v @ dpt) * s_inverse
-    ds = np.where(positive, _diagonal(dp), 0.0)
+    ds = np.where(positive, _cluster_slopes(_diagonal(dp), dp, same, singular=True), 0.0)
     return type(result)(make(u, du, tag), make(s, ds, tag), make(vh, _mt(dv), tag))
 
 

@@ -36,6 +36,7 @@ from dualdiff.functions._common import (
     normalize_axis,
     reject,
 )
+from dualdiff.functions.shape import float_dtype
 from dualdiff.rules import UfuncRule
 
 SQUARE = np.array([[2.0, -1.0, 0.5], [0.4, 1.5, -0.3], [-0.7, 0.2, 1.1]])
@@ -426,6 +427,7 @@ def einsum(*operands: Any, out: Any = None, **kwargs: Any) -> Dual:
     and the output.
     """
     reject("einsum", out=out)
+    float_dtype(kwargs.get("dtype"), "einsum")  # an integer dtype would truncate the tangent
     inputs, output, arrays = _einsum_spec(operands)
     tag, batch = live(*arrays)
     values = [x.value if is_live(x, tag) else x for x in arrays]

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from dualdiff.dispatch import batch_shape, make, register_function
+from dualdiff.dispatch import batch_shape, make, register_function, zero_tangent
 from dualdiff.dual import Dual
 from dualdiff.elementary import strip
 from dualdiff.functions._common import (
@@ -25,6 +25,7 @@ from dualdiff.functions._common import (
     normalize_axis,
     reject,
 )
+from dualdiff.functions.shape import float_dtype
 
 SCATTERED = (np.arange(24.0) * 7 % 24).reshape(2, 3, 4) / 5 - 2
 """Distinct values 0.2 apart in no particular order (one of them 0): test input."""
@@ -49,6 +50,17 @@ def _plain(x: Any) -> np.ndarray:
 
 def _count(shape: tuple[int, ...], axes: tuple[int, ...]) -> int:
     return int(np.prod([shape[i] for i in axes]))
+
+
+def cast(a: Any, dtype: Any, name: str) -> Any:
+    """``a`` (value and tangent) cast to a float or complex ``dtype``; integer kinds raise.
+
+    A reduction with ``dtype=`` computes in that dtype, as NumPy casts its
+    input first; an integer or boolean dtype would truncate the tangent, so
+    it raises ``TypeError`` naming ``numpy.<name>`` and the remedy.
+    """
+    float_dtype(dtype, name)
+    return a if dtype is None else np.astype(a, dtype)
 
 
 def _along(axis: int, index: Any) -> tuple[Any, ...]:
@@ -77,10 +89,11 @@ def sum_(
 ) -> Dual:
     """Sum over axes; the tangent is summed over the same axes (``initial`` may be dual)."""
     reject("sum", out=out)
+    a = cast(a, dtype, "sum")
     if type(initial) is Dual:
-        return sum_(a, axis, dtype, keepdims=keepdims, where=where) + initial
+        return sum_(a, axis, keepdims=keepdims, where=where) + initial
     axes = normalize_axes(axis, a.ndim)
-    options: dict[str, Any] = {"dtype": dtype, "keepdims": keepdims}
+    options: dict[str, Any] = {"keepdims": keepdims}
     if where is not None:
         options["where"] = strip(where)
     start = {} if initial is None else {"initial": initial}
@@ -101,8 +114,9 @@ def mean(
 ) -> Dual:
     """Mean over axes: the sum divided by the number of elements summed."""
     reject("mean", out=out)
+    a = cast(a, dtype, "mean")
     axes = normalize_axes(axis, a.ndim)
-    total = sum_(a, axis=axes, dtype=dtype, keepdims=keepdims, where=where)
+    total = sum_(a, axis=axes, keepdims=keepdims, where=where)
     if where is None:
         return total / _count(a.shape, axes)
     count = np.sum(np.broadcast_to(strip(where), a.shape), axis=axes, keepdims=keepdims)
@@ -165,11 +179,12 @@ def _weights_along(
 def cumsum(a: Dual, axis: Any = None, dtype: Any = None, out: Any = None) -> Dual:
     """Cumulative sum; the tangent is summed cumulatively too."""
     reject("cumsum", out=out)
+    a = cast(a, dtype, "cumsum")
     if axis is None:
         a, axis = np.ravel(a), 0
     axis = normalize_axis(axis, a.ndim)
-    value = np.cumsum(a.value, axis=axis, dtype=dtype)
-    return make(value, np.cumsum(a.tangent, axis=_shifted((axis,), a)[0], dtype=dtype), a.tag)
+    value = np.cumsum(a.value, axis=axis)
+    return make(value, np.cumsum(a.tangent, axis=_shifted((axis,), a)[0]), a.tag)
 
 
 # --- products: exact at zeros ------------------------------------------------------------------
@@ -191,7 +206,8 @@ def prod(
     The products of the others come from cumulative products from both sides, with no
     division, so zeros in the input are exact (to every order of nesting).
     """
-    reject("prod", dtype=dtype, out=out, initial=initial, where=where)
+    reject("prod", out=out, initial=initial, where=where)
+    a = cast(a, dtype, "prod")
     axes = normalize_axes(axis, a.ndim)
     value = np.prod(a.value, axis=axes, keepdims=keepdims)
     others = _products_of_others(a.value, axes)
@@ -226,7 +242,8 @@ def _products_of_others(x: Any, axes: tuple[int, ...]) -> Any:
 )
 def cumprod(a: Dual, axis: Any = None, dtype: Any = None, out: Any = None) -> Dual:
     """Cumulative product; the tangent comes from a scan of dual products, exact at zeros."""
-    reject("cumprod", dtype=dtype, out=out)
+    reject("cumprod", out=out)
+    a = cast(a, dtype, "cumprod")
     if axis is None:
         a, axis = np.ravel(a), 0
     axis = normalize_axis(axis, a.ndim)
@@ -278,26 +295,56 @@ _EXTREME_EXAMPLES = (
 )
 
 
-def _register_extreme(pick: Callable[..., Any], nan_wins: bool) -> None:
+def _extreme_with(
+    name: str, ufunc: np.ufunc, a: Dual, axis: Any, keepdims: bool, initial: Any, where: Any,
+    nan_wins: bool,
+) -> Dual:
+    """``initial=`` or ``where=``: the ufunc's reduce, whose ties count the initial too.
+
+    NumPy computes ``np.max`` as ``np.maximum.reduce`` (``np.nanmax`` as
+    ``np.fmax.reduce``); ``initial`` is a constant, and where it is the
+    extremum it takes its share of a tie (a zero tangent), as in
+    ``ufunc.reduce`` (docs/conventions.md).
+    """
+    if type(initial) is Dual:
+        raise TypeError(f"dualdiff does not differentiate initial= of numpy.{name} (NumPy takes "
+                        f"a scalar constant); apply numpy.{ufunc.__name__} to the result instead")
+    options: dict[str, Any] = {"axis": normalize_axes(axis, a.ndim), "keepdims": keepdims}
+    if initial is not _NO_VALUE:
+        options["initial"] = initial
+    if where is not _NO_VALUE:
+        options["where"] = strip(where)
+    result = ufunc.reduce(a, **options)
+    missing = np.isnan(_plain(result))
+    if nan_wins or not np.any(missing):
+        return result
+    # an all-NaN slice of nanmax/nanmin: NaN with a zero tangent, as without initial=/where=
+    return np.where(missing, np.asarray(np.nan, _plain(result).dtype), result)
+
+
+def _register_extreme(pick: Callable[..., Any], ufunc: np.ufunc, nan_wins: bool) -> None:
     name = pick.__name__
 
     def extreme(
         a: Dual, axis: Any = None, out: Any = None, keepdims: bool = False,
         initial: Any = _NO_VALUE, where: Any = _NO_VALUE,
     ) -> Dual:
-        reject(name, out=out, initial=None if initial is _NO_VALUE else initial,
-               where=None if where is _NO_VALUE else where)
-        return _extreme(pick, a, axis, keepdims, nan_wins)
+        reject(name, out=out)
+        if initial is _NO_VALUE and where is _NO_VALUE:
+            return _extreme(pick, a, axis, keepdims, nan_wins)
+        return _extreme_with(name, ufunc, a, axis, keepdims, initial, where, nan_wins)
 
     extreme.__name__ = extreme.__qualname__ = name
     extreme.__doc__ = (
-        f"``numpy.{name}``: the tangent of the selected element; tied elements share it evenly."
+        f"``numpy.{name}``: the tangent of the selected element; tied elements share it evenly "
+        f"(``initial=`` and ``where=`` as numpy.{ufunc.__name__}.reduce)."
     )
     register_function(pick, examples=_EXTREME_EXAMPLES)(extreme)
 
 
-for _pick in (np.max, np.amax, np.min, np.amin):
-    _register_extreme(_pick, nan_wins=True)
+for _pick, _ufunc in ((np.max, np.maximum), (np.amax, np.maximum), (np.min, np.minimum),
+                      (np.amin, np.minimum)):
+    _register_extreme(_pick, _ufunc, nan_wins=True)
 
 
 @register_function(
@@ -332,7 +379,8 @@ def nansum(
 ) -> Dual:
     """Sum treating NaN as zero."""
     reject("nansum", out=out)
-    return sum_(_nan_to(a, 0.0), axis, dtype, keepdims=keepdims, initial=initial, where=where)
+    a = cast(a, dtype, "nansum")
+    return sum_(_nan_to(a, 0.0), axis, keepdims=keepdims, initial=initial, where=where)
 
 
 @register_function(np.nanprod, examples=(*_NAN_EXAMPLES, ((ZEROS,), {"axis": 1})))
@@ -342,7 +390,8 @@ def nanprod(
 ) -> Dual:
     """Product treating NaN as one."""
     reject("nanprod", out=out)
-    return prod(_nan_to(a, 1.0), axis, dtype, keepdims=keepdims, initial=initial, where=where)
+    a = cast(a, dtype, "nanprod")
+    return prod(_nan_to(a, 1.0), axis, keepdims=keepdims, initial=initial, where=where)
 
 
 @register_function(np.nanmean, examples=_NAN_EXAMPLES)
@@ -351,7 +400,8 @@ def nanmean(
     *, where: Any = None,
 ) -> Dual:
     """Mean of the non-NaN entries (NaN where there are none, as NumPy)."""
-    reject("nanmean", dtype=dtype, out=out, where=where)
+    reject("nanmean", out=out, where=where)
+    a = cast(a, dtype, "nanmean")
     axes = normalize_axes(axis, a.ndim)
     present = ~np.isnan(_plain(a))
     count = np.sum(present, axis=axes, keepdims=keepdims).astype(_plain(a).dtype)
@@ -360,8 +410,8 @@ def nanmean(
         return total / count
 
 
-for _pick in (np.nanmax, np.nanmin):
-    _register_extreme(_pick, nan_wins=False)
+for _pick, _ufunc in ((np.nanmax, np.fmax), (np.nanmin, np.fmin)):
+    _register_extreme(_pick, _ufunc, nan_wins=False)
 
 
 # --- moments ---------------------------------------------------------------------------------
@@ -396,8 +446,8 @@ def var(
     keepdims: bool = False, *, where: Any = None, mean: Any = None, correction: Any = _NO_VALUE,
 ) -> Dual:
     """Variance: the mean squared deviation, divided by ``n - ddof``."""
-    reject("var", dtype=dtype, out=out, where=where, mean=mean)
-    return _variance("var", a, axis, _ddof("var", ddof, correction), keepdims)
+    reject("var", out=out, where=where, mean=mean)
+    return _variance("var", cast(a, dtype, "var"), axis, _ddof("var", ddof, correction), keepdims)
 
 
 @register_function(np.std, examples=_MOMENT_EXAMPLES)
@@ -406,7 +456,8 @@ def std(
     keepdims: bool = False, *, where: Any = None, mean: Any = None, correction: Any = _NO_VALUE,
 ) -> Dual:
     """Standard deviation: the square root of :func:`var` (slope ``inf`` where it is 0)."""
-    reject("std", dtype=dtype, out=out, where=where, mean=mean)
+    reject("std", out=out, where=where, mean=mean)
+    a = cast(a, dtype, "std")
     return np.sqrt(_variance("std", a, axis, _ddof("std", ddof, correction), keepdims))
 
 
@@ -430,7 +481,8 @@ def _quantile(name: str, a: Any, q: Any, axis: Any, keepdims: bool) -> Any:
     dtype = np.result_type(strip(a), strip(q))
     kept = tuple(i for i in range(len(shape)) if i not in axes)
     moved = np.moveaxis(a, axes, tuple(range(len(kept), len(shape))))
-    ordered = np.sort(np.reshape(moved, (*(shape[i] for i in kept), -1)), axis=-1)
+    ordered = np.sort(np.reshape(moved, (*(shape[i] for i in kept), _count(shape, axes))),
+                      axis=-1)
     n = np.shape(ordered)[-1]
     low = np.clip(np.floor(q_plain * (n - 1)), 0, n - 1).astype(np.intp)
     high = np.minimum(low + 1, n - 1)
@@ -510,9 +562,21 @@ def median(
     a: Any, axis: Any = None, out: Any = None, overwrite_input: bool = False,
     keepdims: bool = False,
 ) -> Any:
-    """Median: the middle value, or the mean of the middle two."""
+    """Median: the middle value, or the mean of the middle two (NaN for an empty slice)."""
     reject("median", out=out)
+    shape = np.shape(a)
+    if _count(shape, normalize_axes(axis, len(shape))) == 0:
+        # NumPy's NaN (and its RuntimeWarning): a constant, which no entry moves
+        return _constant(a, np.median(_plain(a), axis=axis, keepdims=keepdims))
     return _quantile("median", a, 0.5, axis, keepdims)
+
+
+def _constant(like: Any, value: Any) -> Any:
+    """``value`` as a dual number with ``like``'s layers (and batches), every tangent zero."""
+    if type(like) is not Dual:
+        return value
+    inner = _constant(like.value, value)
+    return make(inner, zero_tangent(inner, batch_shape(like)), like.tag)
 
 
 # --- differences and integrals ----------------------------------------------------------------

@@ -40,8 +40,9 @@ def float_dtype(dtype: Any, name: str) -> Any:
     """``dtype`` if it is ``None`` or a float or complex kind, else a ``TypeError``."""
     if dtype is not None and np.dtype(dtype).kind not in "fc":
         raise TypeError(
-            f"numpy.{name} with dtype={np.dtype(dtype)} would drop the tangent of a Dual "
-            "(only float and complex dtypes carry derivatives); cast .value explicitly"
+            f"numpy.{name} with dtype={np.dtype(dtype)} would truncate the tangent of a Dual "
+            "(only float and complex dtypes carry derivatives); pass a float or complex dtype, "
+            f"or call numpy.{name} on the plain .value if no derivative is wanted"
         )
     return dtype
 
