@@ -114,7 +114,7 @@ def _build_parser() -> _Parser:
     """Return the parser of the command line."""
     parser = _Parser(
         prog=_PROG,
-        description="Print the value and gradient of EXPR at a point, by forward-mode "
+        description="Print the value and gradient of EXPR at a point, by forward-mode\n"
         "automatic differentiation.",
         epilog=_epilog(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
