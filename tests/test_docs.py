@@ -26,7 +26,7 @@ DOCS = ROOT / "docs"
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 PAGES = [
     "index", "installation", "concepts", "derivatives", "batched", "conventions", "errors",
-    "rules", "coverage", "performance", "reference",
+    "rules", "coverage", "cli", "performance", "reference",
 ]  # fmt: skip
 
 
