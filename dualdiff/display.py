@@ -95,7 +95,10 @@ def _text(x: Any, leaf: Leaf, levels: dict[int, int]) -> str:
         return leaf(x)
     epsilon = "ε" if len(levels) == 1 else "ε" + str(levels[x.tag]).translate(_SUBSCRIPTS)
     parts = [_text_part(x.value, leaf, levels)]
-    for item in _summarised(_directions(x), x.tangent):
+    directions = _directions(x)
+    if not directions:
+        parts.append(" (a batch of 0 tangents)")
+    for item in _summarised(directions, x.tangent):
         if item is None:
             parts.append(" + …")
             continue
@@ -278,7 +281,10 @@ class _Latex:
         levels = self.levels
         epsilon = r"\varepsilon" if len(levels) == 1 else rf"\varepsilon_{{{levels[x.tag]}}}"
         parts = [self.part(x.value)]
-        for item in _summarised(_directions(x), x.tangent):
+        directions = _directions(x)
+        if not directions:
+            parts.append(r"\quad(\text{a batch of 0 tangents})")
+        for item in _summarised(directions, x.tangent):
             if item is None:
                 parts.append(r" + \cdots")
                 continue
@@ -347,7 +353,7 @@ def html_dual(x: Dual) -> str | None:
     epsilon = "ε" if len(levels) == 1 else "ε" + str(levels[x.tag]).translate(_SUBSCRIPTS)
     directions = _directions(x)
     caption = f"Dual, shape {x.shape}, {np.result_type(_plain(x.value))}"
-    if directions[0][0] is not None:
+    if not directions or directions[0][0] is not None:
         caption += f", a batch of {len(directions)} tangents"
     if len(levels) > 1:
         caption += f", {len(levels)} levels of ε"
