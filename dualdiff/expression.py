@@ -98,6 +98,27 @@ def _log(x: Any, base: Any = None) -> Any:
     return np.log(x) if base is None else np.log(x) / np.log(base)
 
 
+def _stacked(args: tuple[Any, ...]) -> Any:
+    """The arguments stacked along a new first axis, broadcast first if their shapes differ."""
+    if len({getattr(arg, "shape", ()) for arg in args}) > 1:
+        args = tuple(np.broadcast_arrays(*args))
+    return np.stack(args)
+
+
+def _max(*args: Any) -> Any:
+    """The largest argument; where several tie, they share the slope evenly (as ``np.max``)."""
+    if len(args) == 2:
+        return np.maximum(*args)
+    return np.max(_stacked(args), axis=0)
+
+
+def _min(*args: Any) -> Any:
+    """The smallest argument; where several tie, they share the slope evenly (as ``np.min``)."""
+    if len(args) == 2:
+        return np.minimum(*args)
+    return np.min(_stacked(args), axis=0)
+
+
 def _scipy_special() -> Any:
     """Return ``scipy.special``, or None where SciPy is not installed."""
     try:
@@ -139,7 +160,7 @@ class Function:
         Its arguments as shown in ``--help``, e.g. ``"x"``, ``"y, x"`` or ``"x[, base]"``.
     fewest, most : int
         The number of arguments it takes; ``most`` is None for any number
-        (``max`` and ``min``, evaluated pairwise from the left).
+        (``max`` and ``min``).
     extra : str or None
         The optional dependency it needs (``"scipy"``), if any.
     """
@@ -178,16 +199,17 @@ FUNCTIONS: dict[str, Function] = {
     "sign": Function(np.sign),
     "floor": Function(np.floor),
     "hypot": Function(np.hypot, "x, y", 2, 2),
-    "max": Function(np.maximum, "a, b, ...", 2, None),
-    "min": Function(np.minimum, "a, b, ...", 2, None),
+    "max": Function(_max, "a, b, ...", 2, None),
+    "min": Function(_min, "a, b, ...", 2, None),
     "erf": Function(_special("erf"), extra="scipy"),
     "gamma": Function(_special("gamma"), extra="scipy"),
 }
 """The allowed functions, by name.
 
 ``max`` and ``min`` take two or more arguments (NumPy's ``maximum`` and
-``minimum``, pairwise from the left, so a tie splits the slope evenly as
-``docs/conventions.md`` says); ``log(x, base)`` is ``log(x) / log(base)``;
+``minimum`` for two, ``np.max`` and ``np.min`` of the stacked arguments for
+more, so the ``m`` arguments of a tie share the slope evenly, ``1/m`` each,
+as ``docs/conventions.md`` says); ``log(x, base)`` is ``log(x) / log(base)``;
 ``sign`` and ``floor`` have slope 0; ``erf`` and ``gamma`` come from
 ``scipy.special`` and need SciPy (the ``scipy`` extra).
 """
@@ -444,13 +466,8 @@ class _Builder:
             raise ExpressionError(f"{name}() takes {_arity(spec)}, got {count}")
         if spec.extra == "scipy" and _scipy_special() is None:
             raise ExpressionError(_needs_scipy(name))
-        args = [self.visit(arg, depth + 1) for arg in node.args]
-        if spec.most is None:  # max(a, b, c) is max(max(a, b), c)
-            result = self.emit(function, tuple(args[:2]))
-            for arg in args[2:]:
-                result = self.emit(function, (result, arg))
-            return result
-        return self.emit(function, tuple(args))
+        args = tuple(self.visit(arg, depth + 1) for arg in node.args)
+        return self.emit(function, args)
 
 
 def _arity(spec: Function) -> str:

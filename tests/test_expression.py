@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import sympy
 
+import dualdiff as dd
 from dualdiff import value_and_gradient
 from dualdiff.expression import (
     ALIASES,
@@ -319,14 +320,23 @@ def test_letters_of_any_script_are_variables_kept_as_typed(name):
     assert str(expr) == f"2*{name} + 1"
 
 
-def test_max_and_min_take_any_number_of_arguments_pairwise():
+def test_max_and_min_take_any_number_of_arguments():
     f = parse("max(x, y, 3) - min(x, y, -1, x*y)").to_function()
     for x, y in [(1.0, 2.0), (5.0, -4.0), (0.0, 0.0)]:
-        expected = np.maximum(np.maximum(x, y), 3) - np.minimum(
-            np.minimum(np.minimum(x, y), -1), x * y
-        )
-        assert f(x, y) == expected
-    assert [step.op for step in parse("max(a, b, c)").steps].count("max") == 2
+        assert f(x, y) == max(x, y, 3) - min(x, y, -1, x * y)
+    assert [step.op for step in parse("max(a, b, c)").steps] == ["variable"] * 3 + ["max"]
+    g = parse("max(x, y, 2)").to_function()
+    np.testing.assert_array_equal(g(np.array([1.0, 3.0]), 2.5), [2.5, 3.0])  # broadcasts
+
+
+@pytest.mark.parametrize(("text", "share"), [("max(x, y)", 1 / 2), ("max(x, y, z)", 1 / 3),
+                                             ("min(x, y, z, w)", 1 / 4)])
+def test_tied_arguments_share_the_slope_evenly(text, share):
+    expr = parse(text)
+    f = expr.to_function()
+    n = len(expr.variables)
+    gradient = dd.gradient(lambda v: f(*[v[i] for i in range(n)]), np.ones(n))
+    np.testing.assert_allclose(gradient, np.full(n, share), rtol=1e-15)
 
 
 def test_log_with_a_base_is_log_over_log():
