@@ -611,3 +611,12 @@ def test_random_input_never_raises(expr, at):
         assert "internal error" not in stderr.getvalue()
     else:
         assert stdout.getvalue().startswith("f = ")
+
+
+def test_an_unexpected_exception_is_still_one_line(capsys, monkeypatch):
+    def broken(expression, point):
+        raise KeyError("oops")
+
+    monkeypatch.setattr(cli, "_differentiate", broken)
+    message = assert_one_line_error(*run(capsys, "x", "--at", "x=1"))
+    assert message == "internal error (KeyError: 'oops'); please report it"
