@@ -3,12 +3,19 @@
 Usage::
 
     dualdiff EXPR --at x1=2,x2=5 [--wrt x1[,x2]] [--check] [--trace]
+    dualdiff --version
 
 The gradient comes from dualdiff (forward mode); ``--check`` also prints the
 SymPy derivative at the point and the difference, for comparison, and
 ``--trace`` the evaluation trace (:func:`dualdiff.trace`): every elementary
 operation with its value and tangent, the tangent seeded along the first
-``--wrt`` variable (or the first variable).  Every user
+``--wrt`` variable (or the first variable).  ``--at`` may be repeated
+(``--at x=1 --at y=2``); a variable given twice is an error.
+
+Results follow NumPy's IEEE arithmetic: ``sqrt(x)`` at 0 has the value 0.0
+and the slope ``inf``, ``log(x)`` at -1 the value ``nan``, and no
+RuntimeWarning is printed.  Names are shown as typed, in any script
+(``θ``); only characters that cannot be printed are escaped.  Every user
 error prints one line, ``dualdiff: error: <message>``, to stderr and gives
 exit status 2.
 """
@@ -17,34 +24,74 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import keyword
 import math
 import signal
 import sys
 import threading
+import unicodedata
+import warnings
 from collections.abc import Iterator, Sequence
 from typing import Any, NoReturn
 
 import numpy as np
 
 from dualdiff import value_and_gradient
-from dualdiff.expression import Expression, ExpressionError, parse
+from dualdiff.expression import (
+    ALIASES,
+    CONSTANTS,
+    FUNCTIONS,
+    Expression,
+    ExpressionError,
+    describe_functions,
+    parse,
+)
 from dualdiff.tracing import trace
 
 __all__ = ["main"]
 
 _PROG = "dualdiff"
 _EXIT_USAGE = 2
-_OPTIONS = frozenset({"-h", "--help", "--at", "--wrt", "--check", "--trace", "--"})
+_OPTIONS = frozenset(
+    {"-h", "--help", "--version", "--at", "--wrt", "--check", "--trace", "--"}
+)
 CHECK_SECONDS = 10.0
 """How long ``--check`` lets SymPy work before giving up (where signals allow)."""
 
 _EPILOG = """\
 example:
   dualdiff "log(x1) + x1*x2 - sin(x2)" --at x1=2,x2=5
+  dualdiff "max(x, y) * θ" --at x=1,y=2 --at θ=0.5
 
 Write an expression that starts with "-" in parentheses, as in "(-x**2)",
 or put it last, after "--": dualdiff --at x=1 -- "-x**2"
+
+operators: + - * / ** and unary - +
 """
+
+
+def _epilog() -> str:
+    """Return the help's epilog: the example and what the parser knows, from its tables."""
+    constants = ", ".join(f"{name} = {value!r}" for name, value in CONSTANTS.items())
+    lines: list[list[str]] = [[]]
+    for entry in describe_functions():  # lines of at most 79 characters, entries kept whole
+        if lines[-1] and len(", ".join([*lines[-1], entry])) + 3 > 79:
+            lines.append([])
+        lines[-1].append(entry)
+    functions = ",\n".join("  " + ", ".join(line) for line in lines)
+    return f"{_EPILOG}constants: {constants}\nfunctions:\n{functions}\n"
+
+
+def _version() -> str:
+    """Return the installed version of dualdiff (or the package's own, if not installed)."""
+    from importlib import metadata  # noqa: PLC0415 - only --version needs it
+
+    try:
+        return metadata.version(_PROG)
+    except metadata.PackageNotFoundError:
+        import dualdiff  # noqa: PLC0415
+
+        return getattr(dualdiff, "__version__", "unknown")
 
 
 class _UsageError(Exception):
@@ -67,18 +114,23 @@ def _build_parser() -> _Parser:
     """Return the parser of the command line."""
     parser = _Parser(
         prog=_PROG,
-        description="Print the value and gradient of EXPR at a point, by forward-mode "
+        description="Print the value and gradient of EXPR at a point, by forward-mode\n"
         "automatic differentiation.",
-        epilog=_EPILOG,
+        epilog=_epilog(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
         allow_abbrev=False,
     )
     parser.add_argument("expression", metavar="EXPR", help='the formula, e.g. "x*sin(y)"')
     parser.add_argument(
+        "--version", action="version", version=f"{_PROG} {_version()}"
+    )
+    parser.add_argument(
         "--at",
         metavar="NAME=VALUE,...",
-        default="",
-        help="the value of every variable, e.g. x1=2,x2=5",
+        action="append",
+        default=[],
+        help="the value of every variable, e.g. x1=2,x2=5; may be repeated "
+        "(--at x1=2 --at x2=5)",
     )
     parser.add_argument(
         "--wrt",
@@ -118,31 +170,52 @@ def _split_names(text: str, option: str) -> list[str]:
     """Split a comma-separated list, rejecting empty entries."""
     items = [item.strip() for item in text.split(",")]
     if "" in items:
-        raise _UsageError(f"{option} has an empty entry in {text!a}")
+        raise _UsageError(f"{option} has an empty entry in '{text}'")
     return items
 
 
-def _parse_point(text: str) -> dict[str, float]:
-    """Parse ``--at``, such as ``"x1=2,x2=5"``, into names and values, in order."""
+def _parse_point(texts: Sequence[str]) -> dict[str, float]:
+    """Parse every ``--at``, such as ``"x1=2,x2=5"``, into names and values, in order."""
     point: dict[str, float] = {}
-    if not text.strip():
-        return point
-    for item in _split_names(text, "--at"):
-        name, equals, raw = (part.strip() for part in item.partition("="))
-        if not equals:
-            raise _UsageError(f"--at entry {item!a} has no '='; write NAME=VALUE")
-        if not (name.isascii() and name.isidentifier()):
-            raise _UsageError(f"--at entry {item!a}: {name!a} is not a variable name")
-        if name in point:
-            raise _UsageError(f"--at gives '{name}' twice")
-        try:
-            value = float(raw)
-        except ValueError:
-            raise _UsageError(f"--at value {raw!a} of '{name}' is not a number") from None
-        if not math.isfinite(value):
-            raise _UsageError(f"--at value {raw!a} of '{name}' is not finite")
-        point[name] = value
+    for text in texts:
+        if not text.strip():
+            continue
+        for item in _split_names(text, "--at"):
+            name, equals, raw = (part.strip() for part in item.partition("="))
+            if not equals:
+                raise _UsageError(f"--at entry '{item}' has no '='; write NAME=VALUE")
+            _check_name(name, item)
+            if name in point:
+                raise _UsageError(f"--at gives '{name}' twice")
+            try:
+                value = float(raw)
+            except ValueError:
+                raise _UsageError(f"--at value '{raw}' of '{name}' is not a number") from None
+            if not math.isfinite(value):
+                raise _UsageError(f"--at value '{raw}' of '{name}' is not finite")
+            point[name] = value
     return point
+
+
+def _check_name(name: str, item: str) -> None:
+    """Require ``name`` to be a name the expression parser reads as a variable."""
+    if not name.isidentifier() or keyword.iskeyword(name):
+        raise _UsageError(f"--at entry '{item}': '{name}' is not a variable name")
+    normal = unicodedata.normalize("NFKC", name)
+    if normal != name:
+        raise _UsageError(
+            f"--at entry '{item}': Python reads the name '{name}' as '{normal}'; type that instead"
+        )
+    if name in CONSTANTS:
+        raise _UsageError(
+            f"--at gives a value to '{name}', but {name} is a constant "
+            f"({CONSTANTS[name]!r}), not a variable; give the variable another name"
+        )
+    if name in FUNCTIONS or name in ALIASES:
+        raise _UsageError(
+            f"--at gives a value to '{name}', but {name} is a function, not a variable; "
+            "give the variable another name"
+        )
 
 
 def _check_variables(expression: Expression, point: dict[str, float]) -> None:
@@ -162,7 +235,7 @@ def _parse_wrt(text: str | None, point: dict[str, float]) -> list[str]:
     names = _split_names(text, "--wrt")
     for index, name in enumerate(names):
         if name not in point:
-            raise _UsageError(f"--wrt names {name!a}, which is not a variable given in --at")
+            raise _UsageError(f"--wrt names '{name}', which is not a variable given in --at")
         if name in names[:index]:
             raise _UsageError(f"--wrt names '{name}' twice")
     return names
@@ -174,18 +247,29 @@ def _differentiate(expression: Expression, point: dict[str, float]) -> tuple[flo
     function = expression.to_function(names)
     x = np.array([point[name] for name in names], dtype=float)
     try:
-        with np.errstate(all="ignore"):
+        with _ieee():
             if names:
                 value, gradient = value_and_gradient(
                     lambda v: function(*[v[i] for i in range(len(names))]), x
                 )
             else:
                 value, gradient = function(), np.zeros(0)
-    except (ArithmeticError, ValueError) as exc:
+    except _EVALUATION_ERRORS as exc:
         raise _UsageError(f"cannot evaluate the expression at this point: {exc}") from None
     value = _as_real(value, "the value")
     partials = [_as_real(g, f"df/d{name}") for name, g in zip(names, gradient, strict=True)]
     return value, partials
+
+
+_EVALUATION_ERRORS = (ArithmeticError, ValueError, TypeError, RecursionError, MemoryError)
+
+
+@contextlib.contextmanager
+def _ieee() -> Iterator[None]:
+    """Compute as NumPy does, with IEEE results (inf, nan) and no RuntimeWarning printed."""
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        yield
 
 
 def _trace_lines(expression: Expression, point: dict[str, float], along: str | None) -> list[str]:
@@ -194,9 +278,9 @@ def _trace_lines(expression: Expression, point: dict[str, float], along: str | N
     function = expression.to_function(names)
     seeds = tuple(1.0 if name == along else 0.0 for name in names)
     try:
-        with np.errstate(all="ignore"):
+        with _ieee():
             evaluation = trace(function, tuple(point.values()), seeds, names=names)
-    except (ArithmeticError, ValueError) as exc:
+    except _EVALUATION_ERRORS as exc:
         raise _UsageError(f"cannot trace the expression at this point: {exc}") from None
     if along is None:
         header = "evaluation trace (no variables, so every tangent is 0):"
@@ -223,15 +307,13 @@ def _printable(text: str) -> bool:
 
 
 def _as_real(number: object, what: str) -> float:
-    """Return ``number`` as a finite float, or raise a usage error naming ``what``."""
+    """Return ``number`` as a float (inf and nan included), or raise a usage error."""
     try:
         result = complex(number)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         raise _UsageError(f"{what} is not a number at this point") from None
-    if result.imag != 0:
+    if result.imag != 0 and not math.isnan(result.imag):
         raise _UsageError(f"{what} is not real at this point")
-    if not math.isfinite(result.real):
-        raise _UsageError(f"{what} is not finite at this point ({result.real!r})")
     return result.real
 
 
@@ -289,8 +371,13 @@ def _sympy_partials_unlimited(
     partials = []
     for name in names:
         try:
-            derivative = sympy.diff(expr, symbols[name]).evalf(30, subs=subs)
-            number = complex(derivative)
+            derivative = sympy.diff(expr, symbols[name])
+            try:
+                number = derivative.evalf(30, subs=subs)
+            except ZeroDivisionError:  # mpmath at a pole, e.g. 1/sqrt(x) at 0
+                number = derivative.subs(subs)
+            infinite = {sympy.oo: math.inf, -sympy.oo: -math.inf, sympy.zoo: math.nan}
+            number = complex(infinite.get(number, number))
         except (ArithmeticError, ValueError, TypeError, RecursionError):
             raise _UsageError(f"--check: sympy cannot evaluate df/d{name} at this point") from None
         if abs(number.imag) > 1e-12 * max(1.0, abs(number.real)):
@@ -311,7 +398,10 @@ def _format(
         width = max(map(len, lines), default=0)
         checks = [f"sympy: {number!r}" for number in sympy_partials]
         check_width = max(map(len, checks), default=0)
-        diffs = [abs(a - b) for a, b in zip(partials, sympy_partials, strict=True)]
+        diffs = [
+            0.0 if a == b else abs(a - b)  # inf == inf: no difference
+            for a, b in zip(partials, sympy_partials, strict=True)
+        ]
         lines = [
             f"{line:<{width}}    {check:<{check_width}}    diff: {diff!r}"
             for line, check, diff in zip(lines, checks, diffs, strict=True)
@@ -320,9 +410,19 @@ def _format(
 
 
 def _one_line(message: str) -> str:
-    """Make ``message`` a single line of printable ASCII."""
+    """Make ``message`` a single printable line: names as typed, unprintable characters escaped."""
     message = " ".join(message.split())
-    return "".join(c if c.isascii() and c.isprintable() else ascii(c)[1:-1] for c in message)
+    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in message)
+
+
+def _write(text: str, stream: Any) -> None:
+    """Print ``text`` to ``stream``, escaping what its encoding cannot hold (backslashreplace)."""
+    encoding = getattr(stream, "encoding", None) or "ascii"
+    try:
+        text.encode(encoding)
+    except (UnicodeEncodeError, LookupError):
+        text = text.encode("ascii", "backslashreplace").decode("ascii")
+    print(text, file=stream)
 
 
 def _run(args: argparse.Namespace) -> list[str]:
@@ -343,7 +443,7 @@ def _run(args: argparse.Namespace) -> list[str]:
 
 def _fail(error: Exception) -> int:
     """Report a user error in one line on stderr and return the exit status."""
-    print(f"{_PROG}: error: {_one_line(str(error))}", file=sys.stderr)
+    _write(f"{_PROG}: error: {_one_line(str(error))}", sys.stderr)
     return _EXIT_USAGE
 
 
@@ -377,5 +477,7 @@ def main(argv: list[str] | None = None) -> int:
         lines = _run(args)
     except (_UsageError, ExpressionError) as exc:
         return _fail(exc)
-    print("\n".join(lines))
+    except Exception as exc:  # a bug, but still reported in one line, not a traceback
+        return _fail(_UsageError(f"internal error ({type(exc).__name__}: {exc}); please report it"))
+    _write("\n".join(lines), sys.stdout)
     return 0

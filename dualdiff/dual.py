@@ -69,6 +69,20 @@ class Dual:
     (9.141120008059866, 5.010007503399555)
     >>> str(Dual(3.0, 1.0))
     '3.0 + 1.0ε'
+
+    How it prints (:mod:`dualdiff.display`): ``repr`` is
+    ``Dual(value, tangent)`` (with ``tag=`` for the Duals of a derivative
+    call), ``str`` is ``value + tangent ε``.  Nested dual numbers number
+    their ε by level, ``ε₁`` the innermost (oldest) and the outermost the
+    newest derivative; a batch of tangents is a sum with one ``ε⁽ⁱ⁾`` per
+    direction; ``format(x, ".3f")`` formats every number.
+
+    >>> print(Dual(Dual(2.0, 1.0, tag=1), Dual(1.0, 0.0, tag=1), tag=2))
+    (2.0 + 1.0ε₁) + (1.0 + 0.0ε₁)ε₂
+    >>> print(Dual(3.0, [1.0, 0.0]))
+    3.0 + 1.0ε⁽⁰⁾ + 0.0ε⁽¹⁾
+    >>> f"{Dual(3.0, 1.0):.3f}"
+    '3.000 + 1.000ε'
     """
 
     __slots__ = ("tag", "tangent", "value")
@@ -216,19 +230,21 @@ class Dual:
     __hash__ = None  # type: ignore[assignment]  # equal values, different tangents
 
     # --- representations ---------------------------------------------------------------------
+    # The notation is documented in the class docstring; the code is in dualdiff/display.py.
     def __repr__(self) -> str:
-        return f"Dual({self.value!r}, {self.tangent!r})"
+        return _display.repr_dual(self)
 
     def __str__(self) -> str:
-        tangent = self.tangent
-        if isinstance(tangent, float) and (tangent < 0 or str(tangent).startswith("-")):
-            return f"{self.value} - {-tangent}ε"
-        return f"{self.value} + {tangent}ε"
+        return _display.str_dual(self)
 
-    def _repr_latex_(self) -> str:
-        text = str(self).replace("ε", r"\,\varepsilon")
-        text = text.replace("\n", r"\\ ")
-        return f"${text}$"
+    def __format__(self, spec: str) -> str:
+        return _display.format_dual(self, spec)
+
+    def _repr_latex_(self) -> str | None:
+        return _display.latex_dual(self)
+
+    def _repr_html_(self) -> str | None:
+        return _display.html_dual(self)
 
     # --- NumPy-style methods -----------------------------------------------------------------
     def sum(self, axis: Any = None, keepdims: bool = False) -> Dual:
@@ -471,6 +487,7 @@ def _strip(x: Any) -> Any:
 # The dispatch module needs the Dual class, so it is imported after the class exists;
 # it calls install_operators() once its rule registry is built.
 from dualdiff import dispatch as _dispatch  # noqa: E402
+from dualdiff import display as _display  # noqa: E402
 from dualdiff import memory as _memory  # noqa: E402
 
 

@@ -12,12 +12,17 @@ What is allowed
 * Numbers: ``int`` and ``float`` literals (``2``, ``0.5``, ``1e-3``) that are
   finite as floats.  No complex numbers, booleans or strings.
 * The constants ``pi`` and ``e``.
-* Variables: any other name that is not a function name.
+* Variables: any other name that is not a function name.  Names follow
+  Python's rules, so letters of any script are allowed (``θ``, ``λ1``),
+  but not characters that Python would silently read as others (a
+  fullwidth ``x`` is ``x``, the micro sign is ``μ``), nor superscripts and
+  subscripts (``x²``: write ``x**2``).
 * Operators: binary ``+ - * / **`` and unary ``-`` and ``+``.
 * Calls of the functions in :data:`FUNCTIONS` (or their aliases in
   :data:`ALIASES`, such as ``asin`` for ``arcsin``) by bare name, with the
   right number of positional arguments.  ``arctan2(y, x)`` and
-  ``hypot(x, y)`` take two, every other function takes one.
+  ``hypot(x, y)`` take two, ``log`` one or two (``log(x, base)``), ``max``
+  and ``min`` two or more, every other function takes one.
 
 Everything else (attribute access, subscripts, lambdas, comprehensions,
 keyword arguments, comparisons, other operators, ...) raises
@@ -25,8 +30,9 @@ keyword arguments, comparisons, other operators, ...) raises
 
 Limits against hostile input
 ----------------------------
-* Length: at most :data:`MAX_LENGTH` (1000) characters, all printable ASCII
-  (tabs and newlines are allowed as spaces).
+* Length: at most :data:`MAX_LENGTH` (1000) characters, all printable
+  (tabs and newlines are allowed as spaces; control and bidirectional
+  formatting characters are not).
 * Nesting: at most :data:`MAX_DEPTH` (50) levels.  Every function call, unary
   sign, power and operand of a different operator opens a level; a flat chain
   such as ``a + b - c + d`` or ``a * b / c`` is a single level, however long.
@@ -47,6 +53,7 @@ from __future__ import annotations
 import ast
 import math
 import operator
+import unicodedata
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -66,7 +73,9 @@ __all__ = [
     "MAX_LENGTH",
     "Expression",
     "ExpressionError",
+    "Function",
     "Step",
+    "describe_functions",
     "parse",
 ]
 
@@ -84,33 +93,126 @@ _MAX_TOWER = 2  # an exponent that is itself a tower of this many powers is reje
 CONSTANTS: dict[str, float] = {"pi": math.pi, "e": math.e}
 """The named constants and their values."""
 
-FUNCTIONS: dict[str, tuple[np.ufunc, int]] = {
-    "sin": (np.sin, 1),
-    "cos": (np.cos, 1),
-    "tan": (np.tan, 1),
-    "arcsin": (np.arcsin, 1),
-    "arccos": (np.arccos, 1),
-    "arctan": (np.arctan, 1),
-    "arctan2": (np.arctan2, 2),
-    "sinh": (np.sinh, 1),
-    "cosh": (np.cosh, 1),
-    "tanh": (np.tanh, 1),
-    "arcsinh": (np.arcsinh, 1),
-    "arccosh": (np.arccosh, 1),
-    "arctanh": (np.arctanh, 1),
-    "exp": (np.exp, 1),
-    "expm1": (np.expm1, 1),
-    "log": (np.log, 1),
-    "log2": (np.log2, 1),
-    "log10": (np.log10, 1),
-    "log1p": (np.log1p, 1),
-    "sqrt": (np.sqrt, 1),
-    "cbrt": (np.cbrt, 1),
-    "square": (np.square, 1),
-    "abs": (np.absolute, 1),
-    "hypot": (np.hypot, 2),
+def _log(x: Any, base: Any = None) -> Any:
+    """``log(x)``, or ``log(x, base)`` as ``log(x) / log(base)`` (Python's ``math.log``)."""
+    return np.log(x) if base is None else np.log(x) / np.log(base)
+
+
+def _stacked(args: tuple[Any, ...]) -> Any:
+    """The arguments stacked along a new first axis, broadcast first if their shapes differ."""
+    if len({getattr(arg, "shape", ()) for arg in args}) > 1:
+        args = tuple(np.broadcast_arrays(*args))
+    return np.stack(args)
+
+
+def _max(*args: Any) -> Any:
+    """The largest argument; where several tie, they share the slope evenly (as ``np.max``)."""
+    if len(args) == 2:
+        return np.maximum(*args)
+    return np.max(_stacked(args), axis=0)
+
+
+def _min(*args: Any) -> Any:
+    """The smallest argument; where several tie, they share the slope evenly (as ``np.min``)."""
+    if len(args) == 2:
+        return np.minimum(*args)
+    return np.min(_stacked(args), axis=0)
+
+
+def _scipy_special() -> Any:
+    """Return ``scipy.special``, or None where SciPy is not installed."""
+    try:
+        import scipy.special  # noqa: PLC0415 - optional; only erf and gamma need it
+    except ImportError:
+        return None
+    return scipy.special
+
+
+def _special(name: str) -> Callable[..., Any]:
+    """Return a function that calls ``scipy.special.<name>``, imported when first called."""
+
+    def call(*args: Any) -> Any:
+        special = _scipy_special()
+        if special is None:
+            raise ExpressionError(_needs_scipy(name))
+        return getattr(special, name)(*args)
+
+    call.__name__ = name
+    return call
+
+
+def _needs_scipy(name: str) -> str:
+    return (
+        f"{name}() needs SciPy, which is not installed: "
+        "pip install 'dualdiff[scipy]' (or pip install scipy)"
+    )
+
+
+@dataclass(frozen=True)
+class Function:
+    """A function the parser knows.
+
+    Attributes
+    ----------
+    numeric : callable
+        The NumPy (or SciPy) function, applied to floats, arrays and ``Dual`` numbers.
+    signature : str
+        Its arguments as shown in ``--help``, e.g. ``"x"``, ``"y, x"`` or ``"x[, base]"``.
+    fewest, most : int
+        The number of arguments it takes; ``most`` is None for any number
+        (``max`` and ``min``).
+    extra : str or None
+        The optional dependency it needs (``"scipy"``), if any.
+    """
+
+    numeric: Callable[..., Any]
+    signature: str = "x"
+    fewest: int = 1
+    most: int | None = 1
+    extra: str | None = None
+
+
+FUNCTIONS: dict[str, Function] = {
+    "sin": Function(np.sin),
+    "cos": Function(np.cos),
+    "tan": Function(np.tan),
+    "arcsin": Function(np.arcsin),
+    "arccos": Function(np.arccos),
+    "arctan": Function(np.arctan),
+    "arctan2": Function(np.arctan2, "y, x", 2, 2),
+    "sinh": Function(np.sinh),
+    "cosh": Function(np.cosh),
+    "tanh": Function(np.tanh),
+    "arcsinh": Function(np.arcsinh),
+    "arccosh": Function(np.arccosh),
+    "arctanh": Function(np.arctanh),
+    "exp": Function(np.exp),
+    "expm1": Function(np.expm1),
+    "log": Function(_log, "x[, base]", 1, 2),
+    "log2": Function(np.log2),
+    "log10": Function(np.log10),
+    "log1p": Function(np.log1p),
+    "sqrt": Function(np.sqrt),
+    "cbrt": Function(np.cbrt),
+    "square": Function(np.square),
+    "abs": Function(np.absolute),
+    "sign": Function(np.sign),
+    "floor": Function(np.floor),
+    "hypot": Function(np.hypot, "x, y", 2, 2),
+    "max": Function(_max, "a, b, ...", 2, None),
+    "min": Function(_min, "a, b, ...", 2, None),
+    "erf": Function(_special("erf"), extra="scipy"),
+    "gamma": Function(_special("gamma"), extra="scipy"),
 }
-"""The allowed functions: name -> (NumPy ufunc, number of arguments)."""
+"""The allowed functions, by name.
+
+``max`` and ``min`` take two or more arguments (NumPy's ``maximum`` and
+``minimum`` for two, ``np.max`` and ``np.min`` of the stacked arguments for
+more, so the ``m`` arguments of a tie share the slope evenly, ``1/m`` each,
+as ``docs/conventions.md`` says); ``log(x, base)`` is ``log(x) / log(base)``;
+``sign`` and ``floor`` have slope 0; ``erf`` and ``gamma`` come from
+``scipy.special`` and need SciPy (the ``scipy`` extra).
+"""
 
 ALIASES: dict[str, str] = {
     "asin": "arcsin",
@@ -170,7 +272,7 @@ _OPERATORS: dict[str, Callable[..., Any]] = {
 }
 _NUMERIC: dict[str, Callable[..., Any]] = {
     **_OPERATORS,
-    **{name: ufunc for name, (ufunc, _) in FUNCTIONS.items()},
+    **{name: function.numeric for name, function in FUNCTIONS.items()},
 }
 
 _BINARY_OPS: dict[type[ast.operator], str] = {
@@ -358,12 +460,47 @@ class _Builder:
         for arg in node.args:
             if isinstance(arg, ast.Starred):
                 raise _forbidden(arg)
-        arity = FUNCTIONS[function][1]
-        if len(node.args) != arity:
-            plural = "s" if arity > 1 else ""
-            raise ExpressionError(f"{name}() takes {arity} argument{plural}, got {len(node.args)}")
+        spec = FUNCTIONS[function]
+        count = len(node.args)
+        if count < spec.fewest or (spec.most is not None and count > spec.most):
+            raise ExpressionError(f"{name}() takes {_arity(spec)}, got {count}")
+        if spec.extra == "scipy" and _scipy_special() is None:
+            raise ExpressionError(_needs_scipy(name))
         args = tuple(self.visit(arg, depth + 1) for arg in node.args)
         return self.emit(function, args)
+
+
+def _arity(spec: Function) -> str:
+    """Say how many arguments a function takes: "1 argument", "1 or 2 arguments", ..."""
+    if spec.most is None:
+        return f"{spec.fewest} or more arguments"
+    if spec.most == spec.fewest:
+        return f"{spec.fewest} argument" + ("s" if spec.fewest > 1 else "")
+    return f"{spec.fewest} or {spec.most} arguments"
+
+
+def describe_functions() -> list[str]:
+    """Return one ``name(arguments)`` entry per allowed function, aliases in parentheses.
+
+    Examples
+    --------
+    >>> describe_functions()[:2]
+    ['sin(x)', 'cos(x)']
+    >>> [entry for entry in describe_functions() if entry.startswith("arctan2")]
+    ['arctan2(y, x) (or atan2)']
+    """
+    aliases: dict[str, list[str]] = {}
+    for alias, name in ALIASES.items():
+        aliases.setdefault(name, []).append(alias)
+    entries = []
+    for name, spec in FUNCTIONS.items():
+        entry = f"{name}({spec.signature})"
+        if name in aliases:
+            entry += f" (or {', '.join(aliases[name])})"
+        if spec.extra:
+            entry += f" [needs {spec.extra}]"
+        entries.append(entry)
+    return entries
 
 
 def _binary_op(op: ast.operator) -> str:
@@ -374,6 +511,17 @@ def _binary_op(op: ast.operator) -> str:
         raise _operator_error(op) from None
 
 
+_POWER_HINT = "write powers with **, as in x**2"
+_HINTS: dict[str, str] = {
+    **dict.fromkeys("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", _POWER_HINT),
+    **dict.fromkeys("₀₁₂₃₄₅₆₇₈₉", "write x1 for a subscript"),
+    "\u2212": "write '-' for minus",  # MINUS SIGN
+    "\u00d7": "write '*' for times",  # MULTIPLICATION SIGN
+    "\u00b7": "write '*' for times",  # MIDDLE DOT
+    "\u00f7": "write '/' for division",  # DIVISION SIGN
+}
+
+
 def _check_text(text: str) -> str:
     """Apply the limits on the raw text and return it without surrounding space."""
     if not isinstance(text, str):
@@ -381,8 +529,24 @@ def _check_text(text: str) -> str:
     if len(text) > MAX_LENGTH:
         raise ExpressionError(f"expression is longer than {MAX_LENGTH} characters")
     for position, char in enumerate(text):
-        if not (" " <= char <= "~" or char in "\t\n\r"):
+        if " " <= char <= "~" or char in "\t\n\r":
+            continue
+        if not char.isprintable():  # control, format (bidi) and odd space characters
             raise ExpressionError(f"character {char!a} at position {position} is not allowed")
+        hint = _HINTS.get(char)
+        if hint is None and unicodedata.normalize("NFKC", char) != char:
+            # Python would silently read it as another name: fullwidth x is x, black-letter H is H.
+            hint = f"Python reads it as {unicodedata.normalize('NFKC', char)!r}; type that instead"
+        if hint is not None:
+            raise ExpressionError(
+                f"character '{char}' (U+{ord(char):04X}) at position {position} is not allowed: "
+                f"{hint}"
+            )
+    if not unicodedata.is_normalized("NFKC", text):  # e.g. "e" + a combining accent
+        normal = unicodedata.normalize("NFKC", text)
+        raise ExpressionError(
+            f"Python reads the expression as {normal!r} (Unicode NFKC); type that instead"
+        )
     text = text.strip()
     if not text:
         raise ExpressionError("expression is empty")
@@ -519,7 +683,7 @@ def _sympy_table(sympy: Any) -> dict[str, Callable[..., Any]]:
         "arctanh": sympy.atanh,
         "exp": sympy.exp,
         "expm1": lambda x: sympy.exp(x) - 1,
-        "log": sympy.log,
+        "log": lambda x, base=None: sympy.log(x) / (1 if base is None else sympy.log(base)),
         "log2": lambda x: sympy.log(x, 2),
         "log10": lambda x: sympy.log(x, 10),
         "log1p": lambda x: sympy.log(1 + x),
@@ -528,7 +692,24 @@ def _sympy_table(sympy: Any) -> dict[str, Callable[..., Any]]:
         "square": lambda x: x**2,
         "abs": lambda x: sympy.sqrt(x**2),  # Abs(x) for a real symbol x
         "hypot": lambda x, y: sympy.sqrt(x**2 + y**2),
+        "sign": sympy.sign,
+        "floor": _sympy_floor(sympy),
+        "max": sympy.Max,
+        "min": sympy.Min,
+        "erf": sympy.erf,
+        "gamma": sympy.gamma,
     }
+
+
+def _sympy_floor(sympy: Any) -> Any:
+    """Return SymPy's ``floor`` with slope 0, which SymPy leaves as an unevaluated Derivative."""
+
+    class Floor(sympy.floor):
+        def fdiff(self, argindex: int = 1) -> Any:
+            return sympy.S.Zero
+
+    Floor.__name__ = "floor"
+    return Floor
 
 
 def parse(text: str) -> Expression:

@@ -26,8 +26,7 @@ DOCS = ROOT / "docs"
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 PAGES = [
     "index", "installation", "concepts", "derivatives", "batched", "memory", "conventions",
-    "errors",
-    "rules", "coverage", "performance", "reference",
+    "errors", "rules", "coverage", "cli", "performance", "reference",
 ]  # fmt: skip
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import sympy
 
+import dualdiff as dd
 from dualdiff import value_and_gradient
 from dualdiff.expression import (
     ALIASES,
@@ -17,18 +18,19 @@ from dualdiff.expression import (
     MAX_LENGTH,
     ExpressionError,
     Step,
+    describe_functions,
     parse,
 )
 
 README = "log(x1) + x1*x2 - sin(x2)"
 
 # A point inside the domain of every function, for one- and two-argument calls.
-POINT = {"arccosh": 1.7}
+POINT = {"arccosh": 1.7, "floor": 1.6}
 DEFAULT_POINT = 0.6
 
 
 def call_text(name):
-    arity = FUNCTIONS[ALIASES.get(name, name)][1]
+    arity = FUNCTIONS[ALIASES.get(name, name)].fewest
     return f"{name}(x)" if arity == 1 else f"{name}(x, 0.8)"
 
 
@@ -63,9 +65,9 @@ def test_surrounding_whitespace_and_newlines_are_allowed():
 
 @pytest.mark.parametrize("name", [*FUNCTIONS, *ALIASES])
 def test_every_function_evaluates_like_numpy(name):
-    ufunc, arity = FUNCTIONS[ALIASES.get(name, name)]
+    function = FUNCTIONS[ALIASES.get(name, name)]
     x = POINT.get(ALIASES.get(name, name), DEFAULT_POINT)
-    expected = ufunc(x) if arity == 1 else ufunc(x, 0.8)
+    expected = function.numeric(x) if function.fewest == 1 else function.numeric(x, 0.8)
     assert parse(call_text(name)).to_function()(x) == pytest.approx(expected, rel=1e-15)
 
 
@@ -242,7 +244,16 @@ REJECTED = [
     ("", "expression is empty"),
     (" \n ", "expression is empty"),
     ("x\x00", "character '\\x00' at position 1 is not allowed"),
-    ("\u03b1 + 1", "character '\\u03b1' at position 0 is not allowed"),
+    ("x\u202e", "character '\\u202e' at position 1 is not allowed"),  # bidi override
+    ("x\u00a0+ 1", "character '\\xa0' at position 1 is not allowed"),
+    ("x\u00b2", "character '\u00b2' (U+00B2) at position 1 is not allowed: write powers with **"),
+    ("\uff58", "Python reads it as 'x'; type that instead"),
+    ("\u00b5", "Python reads it as '\u03bc'"),  # MICRO SIGN is read as GREEK SMALL LETTER MU
+    ("e\u0301", "Python reads the expression as '\u00e9' (Unicode NFKC)"),
+    ("2 \u00d7 x", "write '*' for times"),
+    ("max(x)", "max() takes 2 or more arguments, got 1"),
+    ("log(x, 2, 3)", "log() takes 1 or 2 arguments, got 3"),
+    ("log()", "log() takes 1 or 2 arguments, got 0"),
     ("1e999", "number is too large"),
     ("9" * 400, "number is too large"),
     ("9**9**9**9", "exponent"),
@@ -296,3 +307,69 @@ def test_length_limit_is_exact():
 def test_non_string_input_is_rejected():
     with pytest.raises(ExpressionError, match="must be a string"):
         parse(b"x")
+
+
+# --- names in any script; the functions added --------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["θ", "λ1", "é", "Δx", "x_θ"])
+def test_letters_of_any_script_are_variables_kept_as_typed(name):
+    expr = parse(f"2*{name} + 1")
+    assert expr.variables == (name,)
+    assert expr.to_function()(3.0) == 7.0
+    assert str(expr) == f"2*{name} + 1"
+
+
+def test_max_and_min_take_any_number_of_arguments():
+    f = parse("max(x, y, 3) - min(x, y, -1, x*y)").to_function()
+    for x, y in [(1.0, 2.0), (5.0, -4.0), (0.0, 0.0)]:
+        assert f(x, y) == max(x, y, 3) - min(x, y, -1, x * y)
+    assert [step.op for step in parse("max(a, b, c)").steps] == ["variable"] * 3 + ["max"]
+    g = parse("max(x, y, 2)").to_function()
+    np.testing.assert_array_equal(g(np.array([1.0, 3.0]), 2.5), [2.5, 3.0])  # broadcasts
+
+
+@pytest.mark.parametrize(("text", "share"), [("max(x, y)", 1 / 2), ("max(x, y, z)", 1 / 3),
+                                             ("min(x, y, z, w)", 1 / 4)])
+def test_tied_arguments_share_the_slope_evenly(text, share):
+    expr = parse(text)
+    f = expr.to_function()
+    n = len(expr.variables)
+    gradient = dd.gradient(lambda v: f(*[v[i] for i in range(n)]), np.ones(n))
+    np.testing.assert_allclose(gradient, np.full(n, share), rtol=1e-15)
+
+
+def test_log_with_a_base_is_log_over_log():
+    f = parse("log(x, b)").to_function()
+    assert f(8.0, 2.0) == np.log(8.0) / np.log(2.0)
+    assert parse("log(x, 10)").to_function()(1000.0) == pytest.approx(3.0, rel=1e-15)
+    _, gradient = value_and_gradient(lambda v: f(v[0], v[1]), np.array([8.0, 2.0]))
+    np.testing.assert_allclose(
+        gradient, [1 / (8 * np.log(2)), -np.log(8) / (2 * np.log(2) ** 2)], rtol=1e-14
+    )
+
+
+@pytest.mark.parametrize(("text", "x"), [("max(x, 2*x)", -1.0), ("log(x, 3)", 2.5)])
+def test_new_functions_with_more_arguments_match_sympy(text, x):
+    expr = parse(text)
+    f = expr.to_function()
+    _, gradient = value_and_gradient(lambda v: f(v[0]), np.array([x]))
+    sym, symbols = expr.to_sympy()
+    expected = sympy.diff(sym, symbols["x"]).evalf(30, subs={symbols["x"]: x})
+    assert gradient[0] == pytest.approx(float(expected), rel=1e-13)
+
+
+def test_scipy_functions_are_refused_at_parse_time_without_scipy(monkeypatch):
+    monkeypatch.setitem(sys.modules, "scipy.special", None)
+    with pytest.raises(ExpressionError, match=r"erf\(\) needs SciPy.*dualdiff\[scipy\]"):
+        parse("erf(x)")
+    assert parse("sin(x)").variables == ("x",)
+
+
+def test_describe_functions_covers_the_table():
+    entries = describe_functions()
+    assert len(entries) == len(FUNCTIONS)
+    for entry, name in zip(entries, FUNCTIONS, strict=True):
+        assert entry.startswith(f"{name}(")
+    for alias, name in ALIASES.items():
+        assert alias in next(entry for entry in entries if entry.startswith(f"{name}("))
