@@ -48,6 +48,7 @@ def _rounding(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 _SORTED = np.array([-1.0, 0.25, 0.5, 2.0])
+_SQUARE = np.arange(9.0).reshape(3, 3) / 4
 
 # function            test inputs (each a tuple of positional args, or (args, kwargs))
 PLAIN_FUNCTIONS: tuple[tuple[Callable[..., Any], tuple[Any, ...]], ...] = (
@@ -63,6 +64,12 @@ PLAIN_FUNCTIONS: tuple[tuple[Callable[..., Any], tuple[Any, ...]], ...] = (
     (np.isneginf,      ((VECTOR,),)),
     (np.digitize,      ((VECTOR, _SORTED),)),
     (np.lexsort,       (((VECTOR, VECTOR[::-1]),),)),
+    (np.searchsorted,  ((_SORTED, VECTOR), ((_SORTED, 0.5), {"side": "right"}),
+                        ((VECTOR, _SORTED[:2]), {"sorter": np.argsort(VECTOR)}))),
+    (np.size,          ((MATRIX,), ((MATRIX, 1), {}), ((MATRIX,), {"axis": -1}), (2.5,))),
+    (np.diag_indices_from, ((_SQUARE,),)),
+    (np.tril_indices_from, ((MATRIX,), ((_SQUARE, -1), {}))),
+    (np.triu_indices_from, ((MATRIX,), ((_SQUARE,), {"k": 1}))),
 )  # fmt: skip
 
 ROUNDING_FUNCTIONS: tuple[tuple[Callable[..., Any], tuple[Any, ...]], ...] = (

@@ -45,19 +45,90 @@ def float_dtype(dtype: Any, name: str) -> Any:
     return dtype
 
 
-@register_function(np.reshape, examples=(((MATRIX, (3, 2)), {}), ((CUBE, (4, -1)), {})))
-def reshape(a: Dual, shape: Any = None, order: str = "C", **kwargs: Any) -> Dual:
-    """Reshape value and tangent alike."""
+def _layout(a: Dual) -> np.ndarray:
+    """The plain array under every dual layer of ``a``'s value: whose memory layout counts."""
+    return np.asarray(strip(a.value))
+
+
+def memory_order(array: np.ndarray) -> tuple[int, ...]:
+    """The axes of ``array`` from the slowest to the fastest in memory: NumPy's ``order='K'``.
+
+    NumPy's iterator sorts the axes by decreasing absolute stride, starting from C order, and
+    a zero stride (a broadcast axis, or an axis of length one) compares with nothing, so it
+    keeps its C-order place.  A negative stride counts by its size: ``'K'`` reads a reversed
+    axis in index order.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> memory_order(np.ones((2, 3, 4)).transpose(2, 0, 1))
+    (1, 2, 0)
+    """
+    strides = [0 if n == 1 else abs(s) for n, s in zip(array.shape, array.strides, strict=True)]
+    order = list(range(array.ndim))[::-1]  # the fastest axis first, as NumPy sorts them
+    for i in range(1, len(order)):
+        axis, place = order[i], i
+        for j in range(i - 1, -1, -1):
+            mine, theirs = strides[axis], strides[order[j]]
+            if mine and theirs:
+                if theirs <= mine:
+                    break
+                place = j
+        order.insert(place, order.pop(i))
+    return tuple(order[::-1])
+
+
+def _index_order(a: Dual, order: str) -> str:
+    """``'C'`` or ``'F'``: ``order='A'`` resolved from the value's layout (never the tangent's).
+
+    ``'A'`` means Fortran order for a Fortran-contiguous value, else C order; the tangent,
+    whatever its own layout, is read in the same order, so each element keeps its tangent.
+    """
+    if order not in ("A", "a"):
+        return order
+    layout = _layout(a)
+    return "F" if layout.flags.f_contiguous and not layout.flags.c_contiguous else "C"
+
+
+@register_function(
+    np.reshape,
+    examples=(((MATRIX, (3, 2)), {}), ((CUBE, (4, -1)), {}), ((CUBE, (6, 4)), {"order": "F"}),
+              ((MATRIX, (3, 2)), {"copy": True})),
+)
+def reshape(a: Dual, shape: Any = None, order: str = "C", *, copy: bool | None = None,
+            **kwargs: Any) -> Dual:
+    """Reshape value and tangent alike (``order='A'`` follows the value's layout)."""
     shape = kwargs.pop("newshape", shape)
-    value = np.reshape(a.value, shape, order=order)
+    if kwargs:
+        raise TypeError(f"numpy.reshape got unexpected keyword arguments {sorted(kwargs)}")
+    order = _index_order(a, order)
+    value = np.reshape(a.value, shape, order=order, copy=copy)
     batch = batch_shape(a)
-    return make(value, np.reshape(a.tangent, batch + value.shape, order=order), a.tag)
+    tangent = np.reshape(a.tangent, batch + np.shape(strip(value)), order=order,
+                         copy=True if copy else None)
+    return make(value, tangent, a.tag)
 
 
-@register_function(np.ravel, examples=((MATRIX,), (CUBE,)))
+# The examples' inputs are C-ordered: a check by finite differences perturbs them with
+# C-ordered tangents, and the result of order='K' or 'A' depends on the layout, so those
+# orders are tested on other layouts in tests/test_shape_selection.py.
+@register_function(
+    np.ravel,
+    examples=((MATRIX,), (CUBE,), ((CUBE,), {"order": "K"}), ((MATRIX,), {"order": "A"}),
+              ((CUBE,), {"order": "F"}), ((2.5,), {"order": "K"})),
+)
 def ravel(a: Dual, order: str = "C") -> Dual:
-    """Flatten to one dimension."""
-    return reshape(a, (-1,), order=order)
+    """Flatten to one dimension; ``'K'`` and ``'A'`` follow the value's memory layout.
+
+    The tangent is read in the order the value is (so each element keeps its tangent),
+    whatever the tangent's own layout.
+    """
+    if order in ("K", "k"):
+        axes = memory_order(_layout(a))
+        if axes != tuple(range(len(axes))):
+            a = transpose(a, axes)
+        order = "C"
+    return reshape(a, (-1,), order=_index_order(a, order))
 
 
 @register_function(np.transpose, examples=((MATRIX,), ((CUBE, (1, 2, 0)), {})))
@@ -148,6 +219,35 @@ def broadcast_arrays(*args: Any, subok: bool = False) -> tuple[Any, ...]:
     """Broadcast all arguments to their common shape; plain arrays stay plain."""
     shape = np.broadcast_shapes(*(np.shape(strip(x)) for x in args))
     return tuple(np.broadcast_to(x, shape) for x in args)
+
+
+@register_function(
+    np.meshgrid,
+    examples=((VECTOR, MATRIX[0, :2]), ((VECTOR, MATRIX[0, :2]), {"indexing": "ij"}),
+              ((VECTOR, MATRIX[0, :2], VECTOR[:1]), {"sparse": True}),
+              ((VECTOR, MATRIX), {"copy": False}), ((VECTOR,), {"indexing": "ij"}),
+              ((VECTOR, MATRIX[0, :2], VECTOR), {"sparse": True, "indexing": "ij", "copy": False})),
+)
+def meshgrid(*xi: Any, copy: bool = True, sparse: bool = False, indexing: str = "xy") -> Any:
+    """Coordinate grids, as NumPy builds them: each input reshaped along its own axis.
+
+    Dense grids are broadcast (``copy=False``: read-only broadcast views, value and
+    tangent, where NumPy's are views that warn when written); plain inputs give plain
+    grids.  Inputs of any shape are flattened first, as in NumPy.
+    """
+    if indexing not in ("xy", "ij"):
+        raise ValueError("Valid values for `indexing` are 'xy' and 'ij'.")
+    ndim = len(xi)
+    ones = (1,) * ndim
+    grids = [np.reshape(x, (*ones[:i], -1, *ones[i + 1:])) for i, x in enumerate(xi)]
+    if indexing == "xy" and ndim > 1:
+        grids[0] = np.reshape(grids[0], (1, -1, *ones[2:]))
+        grids[1] = np.reshape(grids[1], (-1, 1, *ones[2:]))
+    if not sparse:
+        grids = list(np.broadcast_arrays(*grids))
+    if copy:
+        grids = [np.copy(x) for x in grids]
+    return tuple(grids)
 
 
 @register_function(
