@@ -12,6 +12,7 @@ contribute nothing to a tangent.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -262,6 +263,9 @@ def cov(
         ddof = 0 if bias else 1
     centered = x - np.mean(x, axis=1)[:, None]
     factor = np.shape(x)[1] - ddof
+    if factor <= 0:  # as NumPy: warn, and divide by 0 (an inf or nan covariance)
+        warnings.warn("Degrees of freedom <= 0 for slice", RuntimeWarning, stacklevel=4)
+        factor = 0
     other = np.transpose(centered)
     if np.iscomplexobj(_plain(other)):
         other = np.conjugate(other)
@@ -403,21 +407,24 @@ def _nan_order_statistic(
     gives NaN with a zero tangent.
     """
     a = _array(a)
+    if np.size(a) == 0:  # NumPy answers with nanmean for empty input, whatever q is
+        return np.nanmean(a, axis, keepdims=keepdims)
     shape = np.shape(a)
     axes = normalize_axes(axis, len(shape))
     kept = tuple(i for i in range(len(shape)) if i not in axes)
     moved = np.moveaxis(a, axes, tuple(range(len(kept), len(shape))))
     kept_shape = tuple(shape[i] for i in kept)
-    rows = np.reshape(moved, (*kept_shape, -1))
+    count = int(np.prod([shape[i] for i in axes]))
+    rows = np.reshape(moved, (*kept_shape, count))  # no -1: it is ambiguous for 0-size arrays
     present = ~np.isnan(_plain(rows))
     results = []
     for index in np.ndindex(*kept_shape):
         row, mask = rows[index], present[index]
         if np.any(mask):
             results.append(statistic(row[mask]))
-        else:
+        else:  # NaN with a zero tangent (np.sum(row) only carries the dual type)
             nan = np.asarray(np.nan, _plain(row).dtype)
-            results.append(np.where(np.ones(q_shape, bool), nan, row[0]))
+            results.append(np.where(np.ones(q_shape, bool), nan, np.sum(row)))
     result = np.reshape(np.stack(results, axis=-1), (*q_shape, *kept_shape))
     if keepdims:
         full = tuple(1 if i in axes else n for i, n in enumerate(shape))
@@ -663,7 +670,7 @@ def apply_over_axes(func: Callable[..., Any], a: Any, axes: Any) -> Any:
     value = _array(a)
     ndim = np.ndim(value)
     for axis in np.atleast_1d(axes):
-        result = func(value, int(axis) % ndim if axis < 0 else int(axis))
+        result = func(value, normalize_axis(axis, ndim))
         if np.ndim(result) != ndim:
             result = np.expand_dims(result, int(axis) % ndim)
             if np.ndim(result) != ndim:

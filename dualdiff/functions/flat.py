@@ -21,10 +21,17 @@ from dualdiff.functions._common import MATRIX, VECTOR, live
 
 
 def _values(x: Any) -> Any:
-    """``x`` with every dual number, also inside lists and tuples, replaced by its value."""
+    """``x`` with every dual number, also inside lists and tuples, replaced by its value.
+
+    A scalar Dual's value may be a Python number; it is passed on as the 0-d array it
+    stands for, so ``np.diag_indices_from`` raises NumPy's error for a 0-d array.
+    """
     if isinstance(x, list | tuple):
         return type(x)(_values(item) for item in x)
-    return strip(x)
+    if type(x) is Dual:
+        value = strip(x)
+        return np.asarray(value) if type(value) in (float, complex) else value
+    return x
 
 
 def _plain(func: Callable[..., Any]) -> Callable[..., Any]:
