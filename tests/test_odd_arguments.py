@@ -51,6 +51,8 @@ CASES = [
     (np.mean,                 EMPTY_COLUMNS, {"axis": -1}),
     (np.cumsum,               EMPTY_ROWS,    {"axis": -1}),
     (np.sort,                 EMPTY_COLUMNS, {"axis": 0}),
+    (np.diag,                 EMPTY,         {"k": 1}),
+    (np.diagflat,             EMPTY,         {"k": -2}),
 ]  # fmt: skip
 
 
@@ -74,10 +76,12 @@ def ids():
     return [f"{f.__name__}-{np.shape(a)}-{sorted(kw)}" for f, a, kw in CASES]
 
 
+@pytest.mark.parametrize("batch", [(), (2,)], ids=["single", "batched"])
 @pytest.mark.parametrize(("f", "array", "kwargs"), CASES, ids=ids())
-def test_dual_follows_numpy(f, array, kwargs):
+def test_dual_follows_numpy(f, array, kwargs, batch):
     expected, numpy_error = run(f, array, **kwargs)
-    tangent = np.linspace(0.5, 1.5, array.size).reshape(array.shape)
+    size = int(np.prod(batch)) * array.size
+    tangent = np.linspace(0.5, 1.5, size).reshape(batch + array.shape)
     result, error = run(f, Dual(array, tangent), **kwargs)
     if numpy_error is not None:
         assert isinstance(error, type(numpy_error)), (numpy_error, error)

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from dualdiff.dispatch import batch_shape, make, register_function
+from dualdiff.dispatch import batch_shape, make, register_function, zero_tangent
 from dualdiff.dual import Dual
 from dualdiff.elementary import strip
 from dualdiff.functions._common import CUBE, MATRIX, VECTOR, normalize_axes, normalize_axis, reject
@@ -530,6 +530,8 @@ def diag(v: Dual, k: int = 0) -> Dual:
         return make(value, np.diagonal(v.tangent, k, *tangent_axes((0, 1), v)), v.tag)
     if not batch:
         return make(value, np.diag(v.tangent, k), v.tag)
+    if not v.shape[0]:  # an empty vector: nothing to gather, the matrix is all zeros
+        return make(value, zero_tangent(value, batch), v.tag)
     # A batch of vectors: gather each entry's source element, then zero the off-diagonal.
     size = len(value)
     rows, cols = np.indices((size, size))
