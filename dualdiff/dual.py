@@ -261,11 +261,11 @@ class Dual:
         """Flatten to one dimension, as ``numpy.ravel`` (every ``order``, ``'K'`` included)."""
         return np.ravel(self, order)
 
-    def transpose(self, *axes: Any) -> Dual:
-        """Permute axes, as ``ndarray.transpose``."""
+    def transpose(self, /, *axes: Any) -> Dual:
+        """Permute axes, as ``ndarray.transpose``: ``x.transpose(1, 0)`` or ``((1, 0))``."""
         if len(axes) == 1:
             axes = axes[0]
-        return np.transpose(self, axes or None)
+        return np.transpose(self, None if isinstance(axes, tuple) and not axes else axes)
 
     def astype(self, dtype: Any, order: str = "K", casting: str = "unsafe", subok: bool = True,
                copy: bool = True) -> Dual:

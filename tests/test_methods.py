@@ -126,6 +126,8 @@ CALLS = [
     ("transpose",    "matrix", ()),
     ("transpose",    "matrix", (1, 0)),
     ("transpose",    "matrix", ((1, 0),)),
+    ("transpose",    "matrix", (np.array([1, 0]),)),
+    ("transpose",    "matrix", (None,)),
     ("squeeze",      "column", ()),
     ("squeeze",      "column", (1,)),
     ("squeeze",      "column", ((-1,),)),
