@@ -119,3 +119,14 @@ def test_a_tuple_axis_where_one_axis_is_expected_names_the_problem():
 def test_apply_over_axes_on_a_0d_array_raises_numpys_axis_error():
     with pytest.raises(np.exceptions.AxisError):
         np.apply_over_axes(np.cumsum, Dual(SCALAR, 1.0), (-1,))
+
+
+@pytest.mark.parametrize(("shape_a", "shape_b", "axis"),
+                         [((3,), (3, 3), 0), ((3, 3), (3,), 0), ((4, 2, 3), (2, 3), -2)])
+def test_linalg_vecdot_takes_each_operands_own_axis_as_numpy(shape_a, shape_b, axis):
+    rng = np.random.default_rng(2)
+    a, b = rng.standard_normal(shape_a), rng.standard_normal(shape_b)
+    result = np.linalg.vecdot(Dual(a, np.ones(shape_a)), b, axis=axis)
+    np.testing.assert_allclose(result.value, np.linalg.vecdot(a, b, axis=axis), rtol=1e-14)
+    check_jvp(lambda x, y: np.linalg.vecdot(x, y, axis=axis), (a, b),
+              (rng.standard_normal(shape_a), rng.standard_normal(shape_b)))
