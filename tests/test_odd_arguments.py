@@ -51,6 +51,9 @@ CASES = [
     (np.mean,                 EMPTY_COLUMNS, {"axis": -1}),
     (np.cumsum,               EMPTY_ROWS,    {"axis": -1}),
     (np.sort,                 EMPTY_COLUMNS, {"axis": 0}),
+    (np.pad,                  SCALAR,        {"pad_width": 2}),
+    (np.pad,                  SCALAR,        {"pad_width": 1, "mode": "mean", "stat_length": 2}),
+    (np.pad,                  EMPTY_ROWS,    {"pad_width": ((1, 0), (0, 2))}),
     (np.diag,                 EMPTY,         {"k": 1}),
     (np.diagflat,             EMPTY,         {"k": -2}),
 ]  # fmt: skip

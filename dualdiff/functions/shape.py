@@ -349,10 +349,13 @@ def _contains_dual(x: Any) -> bool:
     return type(x) is Dual
 
 
-def _pairs(width: Any, ndim: int, batch: tuple[int, ...], fill: int) -> list[list[int]]:
-    """NumPy's per-axis ``(before, after)`` pairs, with a pair for the batch axis."""
+def _pairs(width: Any, ndim: int, batch: tuple[int, ...], fill: int) -> Any:
+    """NumPy's per-axis ``(before, after)`` pairs, with a pair for the batch axis.
+
+    A 0-d array without a batch has no axes to pad: ``0``, which ``np.pad`` takes for it.
+    """
     pairs = np.broadcast_to(np.asarray(width), (ndim, 2)).tolist()
-    return [[fill, fill]] * len(batch) + pairs
+    return [[fill, fill]] * len(batch) + pairs or 0
 
 
 @register_function(
