@@ -51,6 +51,12 @@ class Dual:
         Which differentiation this number belongs to (see
         :mod:`dualdiff.tags`).  Users rarely set it.
 
+    Arrays have the ndarray methods with NumPy's signatures (``x.sum(0)``,
+    ``x.reshape(2, 3, order='F')``, ``x.max(axis=1, keepdims=True)``, ...);
+    ``int(x)`` truncates the value, as ``math.trunc``, while ``float(x)``,
+    ``x.tolist()`` and ``x.item()`` raise ``TypeError`` rather than drop the
+    tangent.
+
     Examples
     --------
     >>> import numpy as np
@@ -162,7 +168,6 @@ class Dual:
     # --- conversions that would lose the tangent ---------------------------------------------
     def __float__(self) -> float:
         raise TypeError(_LOST.format(what="float() of a Dual (also math.* functions)"))
-
 
     def __complex__(self) -> complex:
         raise TypeError(_LOST.format(what="complex() of a Dual (also cmath.* functions)"))
