@@ -39,6 +39,12 @@ _NOT_AN_ARRAY = (
 class Dual:
     """A dual number ``value + tangent * eps`` with ``eps**2 == 0``.
 
+    Arrays have the ndarray methods with NumPy's signatures (``x.sum(0)``,
+    ``x.reshape(2, 3, order='F')``, ``x.max(axis=1, keepdims=True)``, ...);
+    ``int(x)`` truncates the value, as ``math.trunc``, while ``float(x)``,
+    ``x.tolist()`` and ``x.item()`` raise ``TypeError`` rather than drop the
+    tangent.
+
     Parameters
     ----------
     value : float, complex, array_like or Dual
@@ -50,12 +56,6 @@ class Dual:
     tag : int, optional
         Which differentiation this number belongs to (see
         :mod:`dualdiff.tags`).  Users rarely set it.
-
-    Arrays have the ndarray methods with NumPy's signatures (``x.sum(0)``,
-    ``x.reshape(2, 3, order='F')``, ``x.max(axis=1, keepdims=True)``, ...);
-    ``int(x)`` truncates the value, as ``math.trunc``, while ``float(x)``,
-    ``x.tolist()`` and ``x.item()`` raise ``TypeError`` rather than drop the
-    tangent.
 
     Examples
     --------
