@@ -229,7 +229,11 @@ def value_and_jacobian(f: Function, x: Any, *, chunk_size: int | None = None) ->
     Parameters
     ----------
     f : callable
-        A function of one array returning one array (or number).
+        A function of one array returning one array (or number), or a list or
+        tuple (possibly nested) of numbers, arrays of one shape or dual numbers,
+        which is stacked as ``np.array`` would stack it: an ODE right-hand side
+        ``lambda y: [y[1], -y[0]]`` has a ``(2, 2)`` Jacobian.  Items of
+        different shapes raise ``ValueError``.
     x : array_like
         The point.
     chunk_size : int, optional
@@ -240,7 +244,8 @@ def value_and_jacobian(f: Function, x: Any, *, chunk_size: int | None = None) ->
     Returns
     -------
     value, jacobian
-        ``f(x)`` and the Jacobian of shape ``f(x).shape + x.shape``.
+        ``f(x)`` (a list or tuple stacked into one array) and the Jacobian of
+        shape ``f(x).shape + x.shape``.
 
     Examples
     --------
@@ -249,13 +254,56 @@ def value_and_jacobian(f: Function, x: Any, *, chunk_size: int | None = None) ->
     >>> J
     array([[2., 0.],
            [0., 6.]])
+    >>> value, J = value_and_jacobian(lambda y: [y[0] * y[1], y[1], 1.0], np.array([1.0, 3.0]))
+    >>> value
+    array([3., 3., 1.])
+    >>> J
+    array([[3., 1.],
+           [0., 1.],
+           [0., 0.]])
     """
     _check_callable(f, "jacobian")
-    return jacobian_columns(f, as_value(x), chunk_size=chunk_size, extract=extract)
+    return jacobian_columns(_stacking(f), as_value(x), chunk_size=chunk_size, extract=extract)
+
+
+def _stacking(f: Function) -> Function:
+    """``f`` with a list or tuple output stacked into one array (see :func:`_stack`)."""
+
+    def stacked(x: Any) -> Any:
+        return _stack(f(x))
+
+    return stacked
+
+
+def _stack(out: Any) -> Any:
+    """A (nested) list or tuple of numbers, arrays and Duals stacked as ``np.array`` would."""
+    if not isinstance(out, list | tuple):
+        return out
+    items = [_stack(item) for item in out]
+    for item in items:
+        if type(item) is not Dual and not _is_numeric(item):
+            raise TypeError(
+                "the function must return numbers, arrays, or tuples/lists of them; "
+                f"it returned a {type(out).__name__} holding {type(item).__name__}"
+            )
+    shapes = {np.shape(item.value if type(item) is Dual else item) for item in items}
+    if len(shapes) > 1:
+        raise ValueError(
+            f"jacobian: f returned a {type(out).__name__} of items of different shapes "
+            f"{sorted(shapes)}; return items of one shape (they are stacked as np.array "
+            "would), or use jvp, which takes any structure"
+        )
+    if not any(type(item) is Dual for item in items):
+        return np.array(items)
+    return np.stack(items)
 
 
 def jacobian(f: Function, x: Any, *, chunk_size: int | None = None) -> Any:
     """Return the Jacobian of ``f`` at ``x``, of shape ``f(x).shape + x.shape``.
+
+    ``f`` returns an array, a number, or a (nested) list or tuple of numbers,
+    same-shape arrays and dual numbers, stacked as ``np.array`` would stack it
+    (see :func:`value_and_jacobian`).
 
     Examples
     --------

@@ -157,16 +157,18 @@ def register_function(
     Examples
     --------
     ``numpy.sinc`` written with operations dualdiff already differentiates
-    (valid away from 0, which these examples avoid):
+    (valid away from 0, which these examples avoid), in place of dualdiff's
+    own rule, which is put back afterwards:
 
     >>> import numpy as np
     >>> from dualdiff import Dual
+    >>> own = FUNCTIONS[np.sinc], FUNCTION_EXAMPLES[np.sinc]
     >>> @register_function(np.sinc, examples=((np.array([0.3, -1.2, 2.5]),),))
     ... def sinc(x):
     ...     return np.sin(np.pi * x) / (np.pi * x)
     >>> round(np.sinc(Dual(0.5, 1.0)).tangent, 12)  # -4 / pi at 1/2
     -1.273239544735
-    >>> _ = FUNCTIONS.pop(np.sinc), FUNCTION_EXAMPLES.pop(np.sinc)  # leave the registry as it was
+    >>> FUNCTIONS[np.sinc], FUNCTION_EXAMPLES[np.sinc] = own  # leave the registry as it was
     """
 
     def decorate(implementation: Callable[..., Any]) -> Callable[..., Any]:
@@ -181,25 +183,53 @@ def register_function(
 
 
 def is_operand(x: Any) -> bool:
-    """Whether ``x`` may meet a dual number in arithmetic (as a constant or a dual)."""
+    """Whether ``x`` may meet a dual number in arithmetic (as a constant or a dual).
+
+    Lists and tuples are operands, as NumPy takes them (``x * [1.0, 2.0]``);
+    :func:`_constant` makes them arrays, or refuses them clearly.
+    """
     if isinstance(x, int | float | complex):  # bool too
         return True
     if isinstance(x, Dual | np.ndarray | np.generic):
         return x.dtype.kind in "biufc"
-    return False
+    return isinstance(x, list | tuple)
 
 
 def _constant(x: Any) -> Any:
-    """Validate a non-dual operand."""
+    """Validate a non-dual operand (a list or tuple becomes an array)."""
     kind = type(x)
-    if kind is float or kind is int or kind is complex or is_operand(x):
+    if kind is float or kind is int or kind is complex:
         return x
     if isinstance(x, list | tuple):
-        return np.asarray(x)
+        return _sequence(x)
+    if is_operand(x):
+        return x
     raise TypeError(
         f"dualdiff cannot combine a Dual with {kind.__name__!r}; operands must be numbers, "
-        "NumPy arrays or Duals"
+        "NumPy arrays, lists of numbers or Duals"
     )
+
+
+def _holds_dual(x: Any) -> bool:
+    if isinstance(x, list | tuple):
+        return any(_holds_dual(item) for item in x)
+    return type(x) is Dual
+
+
+def _sequence(x: list[Any] | tuple[Any, ...]) -> np.ndarray:
+    """A list or tuple operand as NumPy reads it: a numeric array."""
+    if _holds_dual(x):
+        raise TypeError(
+            f"a {type(x).__name__} holding Duals cannot meet a Dual in arithmetic (NumPy would "
+            "make an array of objects of it); make it one Dual array first with np.stack([...])"
+        )
+    array = np.asarray(x)
+    if array.dtype.kind not in "biufc":
+        raise TypeError(
+            f"dualdiff cannot combine a Dual with a {type(x).__name__} of {array.dtype}; "
+            "operands must be numbers, NumPy arrays, lists of numbers or Duals"
+        )
+    return array
 
 
 def _ndim(x: Any) -> int:

@@ -40,6 +40,12 @@ _NOT_AN_ARRAY = (
 class Dual:
     """A dual number ``value + tangent * eps`` with ``eps**2 == 0``.
 
+    Arrays have the ndarray methods with NumPy's signatures (``x.sum(0)``,
+    ``x.reshape(2, 3, order='F')``, ``x.max(axis=1, keepdims=True)``, ...);
+    ``int(x)`` truncates the value, as ``math.trunc``, while ``float(x)``,
+    ``x.tolist()`` and ``x.item()`` raise ``TypeError`` rather than drop the
+    tangent.
+
     Parameters
     ----------
     value : float, complex, array_like or Dual
@@ -123,6 +129,11 @@ class Dual:
         return np.transpose(self)
 
     @property
+    def mT(self) -> Dual:  # noqa: N802 - NumPy's name
+        """The transpose of the last two axes, as ``ndarray.mT``."""
+        return np.matrix_transpose(self)
+
+    @property
     def real(self) -> Dual:
         """The real part, as ``ndarray.real`` (a Dual; see ``numpy.real``)."""
         return np.real(self)
@@ -180,14 +191,14 @@ class Dual:
             what="float() of a Dual (also math.* functions, and writing a Dual into an element "
                  "of a plain array: allocate that array with np.zeros_like(x) for a Dual x)"))
 
-    def __int__(self) -> int:
-        raise TypeError(_LOST.format(what="int() of a Dual"))
-
     def __complex__(self) -> complex:
         raise TypeError(_LOST.format(what="complex() of a Dual (also cmath.* functions)"))
 
-    def __index__(self) -> int:
-        raise TypeError(_LOST.format(what="using a Dual as an index"))
+    def __index__(self) -> int:  # an index computed from a Dual is almost always a mistake
+        raise TypeError(
+            "a Dual cannot be used as an index or a size (operator.index, range(), shapes); "
+            "convert on purpose with int(x) (its value, truncated) or use x.value"
+        )
 
     # --- piecewise-constant functions: plain results, zero derivative by convention -----------
     def __round__(self, ndigits: int | None = None) -> Any:
@@ -202,8 +213,11 @@ class Dual:
     def __ceil__(self) -> int:
         return math.ceil(_strip(self))
 
-    def __trunc__(self) -> int:
-        return math.trunc(_strip(self))
+    def __trunc__(self) -> int:  # int(): NumPy's float32 has no __trunc__
+        return int(_strip(self))
+
+    def __int__(self) -> int:  # as math.trunc: an integer, whose slope is 0
+        return int(_strip(self))
 
     # --- comparisons: on values, plain results -----------------------------------------------
     def __eq__(self, other: object) -> Any:  # type: ignore[override]
@@ -247,33 +261,40 @@ class Dual:
         return _display.html_dual(self)
 
     # --- NumPy-style methods -----------------------------------------------------------------
-    def sum(self, axis: Any = None, keepdims: bool = False) -> Dual:
+    # Each has the signature of the ndarray method (positional parameters in NumPy's order)
+    # and calls the NumPy function, which gets every argument given: unsupported ones (out=)
+    # raise there, naming the function.  Arguments left at NumPy's defaults are not passed.
+    def sum(self, /, axis: Any = None, dtype: Any = None, out: Any = None,
+            keepdims: bool = False, initial: Any = None, where: Any = True) -> Dual:
         """Sum of elements, as ``numpy.sum``."""
-        return np.sum(self, axis=axis, keepdims=keepdims)
+        return np.sum(self, axis, dtype, **_given(out=out, initial=initial), keepdims=keepdims,
+                      **_where(where))
 
-    def mean(self, axis: Any = None, keepdims: bool = False) -> Dual:
+    def mean(self, /, axis: Any = None, dtype: Any = None, out: Any = None,
+             keepdims: bool = False, *, where: Any = True) -> Dual:
         """Mean of elements, as ``numpy.mean``."""
-        return np.mean(self, axis=axis, keepdims=keepdims)
+        return np.mean(self, axis, dtype, **_given(out=out), keepdims=keepdims, **_where(where))
 
-    def dot(self, other: Any) -> Dual:
+    def dot(self, other: Any, /, out: Any = None) -> Dual:
         """Dot product, as ``numpy.dot``."""
-        return np.dot(self, other)
+        return np.dot(self, other, **_given(out=out))
 
-    def reshape(self, *shape: Any) -> Dual:
-        """Reshape, as ``ndarray.reshape``."""
-        if len(shape) == 1:
-            shape = shape[0]
-        return np.reshape(self, shape)
+    def reshape(self, /, *shape: Any, order: str = "C", copy: bool | None = None) -> Dual:
+        """Reshape, as ``ndarray.reshape``: ``x.reshape(2, 3)`` or ``x.reshape((2, 3))``."""
+        if not shape:
+            raise TypeError("reshape() takes exactly 1 argument (0 given)")
+        return np.reshape(self, shape[0] if len(shape) == 1 else shape, order=order,
+                          **_given(copy=copy))
 
-    def ravel(self) -> Dual:
-        """Flatten to one dimension, as ``numpy.ravel``."""
-        return np.ravel(self)
+    def ravel(self, /, order: str = "C") -> Dual:
+        """Flatten to one dimension, as ``numpy.ravel`` (every ``order``, ``'K'`` included)."""
+        return np.ravel(self, order)
 
-    def transpose(self, *axes: Any) -> Dual:
-        """Permute axes, as ``ndarray.transpose``."""
+    def transpose(self, /, *axes: Any) -> Dual:
+        """Permute axes, as ``ndarray.transpose``: ``x.transpose(1, 0)`` or ``((1, 0))``."""
         if len(axes) == 1:
             axes = axes[0]
-        return np.transpose(self, axes or None)
+        return np.transpose(self, None if isinstance(axes, tuple) and not axes else axes)
 
     def astype(self, dtype: Any, order: str = "K", casting: str = "unsafe", subok: bool = True,
                copy: bool = True) -> Dual:
@@ -316,43 +337,80 @@ class Dual:
     def flat(self, value: Any) -> None:
         self.flat[...] = value
 
-    def max(self, axis: Any = None, out: Any = None, keepdims: bool = False, initial: Any = None,
-            where: Any = None) -> Dual:
+    def max(self, /, axis: Any = None, out: Any = None, keepdims: bool = False,
+            initial: Any = None, where: Any = True) -> Dual:
         """The maximum, as ``numpy.max``."""
-        return np.max(self, **_given(axis=axis, out=out, keepdims=keepdims, initial=initial,
-                                     where=where))
+        return np.max(self, axis, **_given(out=out, initial=initial), keepdims=keepdims,
+                      **_where(where))
 
-    def min(self, axis: Any = None, out: Any = None, keepdims: bool = False, initial: Any = None,
-            where: Any = None) -> Dual:
+    def min(self, /, axis: Any = None, out: Any = None, keepdims: bool = False,
+            initial: Any = None, where: Any = True) -> Dual:
         """The minimum, as ``numpy.min``."""
-        return np.min(self, **_given(axis=axis, out=out, keepdims=keepdims, initial=initial,
-                                     where=where))
+        return np.min(self, axis, **_given(out=out, initial=initial), keepdims=keepdims,
+                      **_where(where))
 
     def clip(self, min: Any = None, max: Any = None, out: Any = None, **kwargs: Any) -> Dual:
         """Limit the values, as ``numpy.clip``."""
         return np.clip(self, min, max, **_given(out=out, **kwargs))
 
-    def prod(self, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False,
-             initial: Any = None, where: Any = None) -> Dual:
+    def prod(self, /, axis: Any = None, dtype: Any = None, out: Any = None,
+             keepdims: bool = False, initial: Any = None, where: Any = True) -> Dual:
         """The product of elements, as ``numpy.prod``."""
-        return np.prod(self, **_given(axis=axis, dtype=dtype, out=out, keepdims=keepdims,
-                                      initial=initial, where=where))
+        return np.prod(self, axis, **_given(dtype=dtype, out=out, initial=initial),
+                       keepdims=keepdims, **_where(where))
+
+    def cumprod(self, /, axis: Any = None, dtype: Any = None, out: Any = None) -> Dual:
+        """Cumulative products, as ``numpy.cumprod``."""
+        return np.cumprod(self, axis, **_given(dtype=dtype, out=out))
 
     def cumsum(self, axis: Any = None, dtype: Any = None, out: Any = None) -> Dual:
         """Cumulative sums, as ``numpy.cumsum``."""
         return np.cumsum(self, **_given(axis=axis, dtype=dtype, out=out))
 
-    def std(self, axis: Any = None, dtype: Any = None, out: Any = None, ddof: float = 0,
-            keepdims: bool = False, **kwargs: Any) -> Dual:
+    def std(self, /, axis: Any = None, dtype: Any = None, out: Any = None, ddof: float = 0,
+            keepdims: bool = False, *, where: Any = True, mean: Any = None,
+            correction: Any = None) -> Dual:
         """The standard deviation, as ``numpy.std``."""
-        return np.std(self, **_given(axis=axis, dtype=dtype, out=out, ddof=ddof,
-                                     keepdims=keepdims, **kwargs))
+        return np.std(self, axis, **_given(dtype=dtype, out=out), ddof=ddof, keepdims=keepdims,
+                      **_where(where), **_given(mean=mean, correction=correction))
 
-    def var(self, axis: Any = None, dtype: Any = None, out: Any = None, ddof: float = 0,
-            keepdims: bool = False, **kwargs: Any) -> Dual:
+    def var(self, /, axis: Any = None, dtype: Any = None, out: Any = None, ddof: float = 0,
+            keepdims: bool = False, *, where: Any = True, mean: Any = None,
+            correction: Any = None) -> Dual:
         """The variance, as ``numpy.var``."""
-        return np.var(self, **_given(axis=axis, dtype=dtype, out=out, ddof=ddof,
-                                     keepdims=keepdims, **kwargs))
+        return np.var(self, axis, **_given(dtype=dtype, out=out), ddof=ddof, keepdims=keepdims,
+                      **_where(where), **_given(mean=mean, correction=correction))
+
+    def all(self, /, axis: Any = None, out: Any = None, keepdims: bool = False, *,
+            where: Any = True) -> Any:
+        """Whether all values are nonzero (plain), as ``numpy.all``."""
+        return np.all(self, axis, **_given(out=out), keepdims=keepdims, **_where(where))
+
+    def any(self, /, axis: Any = None, out: Any = None, keepdims: bool = False, *,
+            where: Any = True) -> Any:
+        """Whether any value is nonzero (plain), as ``numpy.any``."""
+        return np.any(self, axis, **_given(out=out), keepdims=keepdims, **_where(where))
+
+    def nonzero(self, /) -> tuple[np.ndarray, ...]:
+        """Indices of the nonzero values (plain), as ``numpy.nonzero``."""
+        return np.nonzero(self)
+
+    def round(self, /, decimals: int = 0, out: Any = None) -> Dual:
+        """Round the value (zero tangent), as ``numpy.round``; ``round(x)`` gives a plain number."""
+        return np.round(self, decimals, **_given(out=out))
+
+    def searchsorted(self, v: Any, /, side: str = "left", sorter: Any = None) -> Any:
+        """Where ``v`` would go to keep the values sorted (plain), as ``numpy.searchsorted``."""
+        return np.searchsorted(self, v, side, sorter)
+
+    def argpartition(self, kth: Any, /, axis: Any = -1, kind: str = "introselect",
+                     order: Any = None) -> Any:
+        """Indices that partition the values (plain), as ``numpy.argpartition``."""
+        return np.argpartition(self, kth, axis, kind, order)
+
+    def choose(self, /, choices: Any, out: Any = None, mode: str = "raise") -> Any:
+        """As ``numpy.choose``: a Dual cannot be the index array, so this raises ``TypeError``."""
+        return np.choose(self, choices, **_given(out=out), mode=mode)
 
     def argmax(self, axis: Any = None, out: Any = None, *, keepdims: bool = False) -> Any:
         """Indices of the maxima (plain), as ``numpy.argmax``."""
@@ -376,11 +434,12 @@ class Dual:
         """Remove axes of length one, as ``numpy.squeeze``."""
         return np.squeeze(self, axis=axis)
 
-    def swapaxes(self, axis1: int, axis2: int) -> Dual:
+    def swapaxes(self, axis1: int, axis2: int, /) -> Dual:
         """Interchange two axes, as ``numpy.swapaxes``."""
         return np.swapaxes(self, axis1, axis2)
 
-    def take(self, indices: Any, axis: Any = None, out: Any = None, mode: str = "raise") -> Dual:
+    def take(self, indices: Any, /, axis: Any = None, out: Any = None,
+             mode: str = "raise") -> Dual:
         """Elements at ``indices``, as ``numpy.take``."""
         return np.take(self, indices, axis=axis, mode=mode, **_given(out=out))
 
@@ -388,7 +447,7 @@ class Dual:
         """Slices where ``condition`` holds, as ``numpy.compress``."""
         return np.compress(condition, self, axis=axis, **_given(out=out))
 
-    def repeat(self, repeats: Any, axis: Any = None) -> Dual:
+    def repeat(self, repeats: Any, /, axis: Any = None) -> Dual:
         """Repeat elements, as ``numpy.repeat``."""
         return np.repeat(self, repeats, axis=axis)
 
@@ -419,6 +478,11 @@ class Dual:
 def _given(**kwargs: Any) -> dict[str, Any]:
     """The keyword arguments that were given (not ``None``), to pass on to NumPy."""
     return {key: value for key, value in kwargs.items() if value is not None}
+
+
+def _where(where: Any) -> dict[str, Any]:
+    """``where=`` to pass on to NumPy, unless it is NumPy's default ``True``."""
+    return {} if where is True else {"where": where}
 
 
 def _divmod(self: Dual, other: Any) -> Any:

@@ -517,11 +517,44 @@ def test_jvp_inconsistent_batches():
         jvp(lambda a, b: a * b, (np.ones(2), np.ones(2)), (np.ones((3, 2)), np.ones((4, 2))))
 
 
-def test_jacobian_of_a_tuple_returning_function():
-    with pytest.raises(TypeError, match="tuple"):
-        jacobian(lambda x: (x, x**2), np.ones(2))
-    with pytest.raises(TypeError, match=r"np\.stack"):
-        jacobian(lambda x: [x, x**2], np.ones(2), chunk_size=1)
+STACKED_OUTPUTS = {
+    "ode right-hand side": (lambda y: [y[1], -y[0]], lambda y: np.stack([y[1], -y[0]])),
+    "tuple with constants": (lambda y: (y[1], 2.0, np.sin(y[0]), 0),
+                             lambda y: np.stack([y[1], y[0] * 0 + 2.0, np.sin(y[0]), y[0] * 0])),
+    "nested lists": (lambda y: [[y[0], y[1]], [y[0] * y[1], 1.5]],
+                     lambda y: np.stack([np.stack([y[0], y[1]]),
+                                         np.stack([y[0] * y[1], y[0] * 0 + 1.5])])),
+    "arrays of one shape": (lambda y: (y, y**2), lambda y: np.stack([y, y**2])),
+    "no dual at all": (lambda y: [1.0, 2.0], lambda y: np.stack([y[0] * 0 + 1.0, y[0] * 0 + 2.0])),
+}
+
+
+@pytest.mark.parametrize("chunk_size", [None, 1])
+@pytest.mark.parametrize("case", STACKED_OUTPUTS)
+def test_jacobian_stacks_list_and_tuple_outputs_as_np_array(case, chunk_size):
+    listed, stacked = STACKED_OUTPUTS[case]
+    y = np.array([1.0, 3.0])
+    value, jac = value_and_jacobian(listed, y, chunk_size=chunk_size)
+    want_value, want_jac = value_and_jacobian(stacked, y, chunk_size=chunk_size)
+    np.testing.assert_array_equal(value, np.array(listed(y)))
+    np.testing.assert_array_equal(value, want_value)
+    np.testing.assert_array_equal(jac, want_jac)
+    assert jac.shape == np.shape(np.array(listed(y))) + y.shape
+
+
+def test_jacobian_of_a_list_inside_another_derivative():
+    y = np.array([1.0, 3.0])
+    outer = derivative(lambda a: jacobian(lambda y: [a * y[1], -y[0] * a**2], y), 2.0)
+    np.testing.assert_array_equal(outer, [[0.0, 1.0], [-4.0, 0.0]])
+
+
+def test_jacobian_of_a_ragged_list_raises_value_error():
+    with pytest.raises(ValueError, match="different shapes"):
+        jacobian(lambda x: [x, x[0]], np.ones(2))
+    with pytest.raises(ValueError, match="different shapes"):
+        jacobian(lambda x: [[x[0], x[1]], [x[0]]], np.ones(2), chunk_size=1)
+    with pytest.raises(TypeError, match="holding str"):
+        jacobian(lambda x: [x[0], "a"], np.ones(2))
 
 
 @pytest.mark.parametrize("chunk", [0, -1, 1.5, "2"])

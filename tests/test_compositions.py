@@ -7,7 +7,7 @@ writing in place, the step of ``linspace`` and errors for unsupported arguments.
 import numpy as np
 import pytest
 
-from dualdiff import Dual, jvp
+from dualdiff import Dual, derivative, jvp
 from dualdiff.testing import check_jvp
 
 NANS = np.array([[0.5, np.nan, -1.5, 2.0], [np.nan, np.nan, np.nan, np.nan],
@@ -211,3 +211,129 @@ def test_i0_slope_is_i1():
     value, tangent = jvp(np.i0, (x,), (np.ones(3),))
     np.testing.assert_array_equal(value, np.i0(x))
     np.testing.assert_allclose(tangent, special.i1(x), rtol=1e-14)
+
+
+# --- sinc: exact at and near 0 ----------------------------------------------------------------
+
+
+def test_sinc_at_zero_is_one_with_slope_zero_and_curvature_minus_pi_squared_over_three():
+    assert np.sinc(Dual(0.0, 1.0)).value == 1.0
+    assert derivative(np.sinc, 0.0) == 0.0
+    second = derivative(lambda x: derivative(np.sinc, x), 0.0)
+    assert abs(second - (-np.pi**2 / 3)) <= 1e-15 * np.pi**2
+    at_zero = np.sinc(Dual(np.zeros(3), np.ones((2, 3))))
+    np.testing.assert_array_equal(at_zero.value, 1.0)
+    np.testing.assert_array_equal(at_zero.tangent, 0.0)
+
+
+@pytest.mark.parametrize("x", [1e-300, 1e-12, -3e-8, 1e-4, 0.2, 0.3183, 0.3184, -0.32, 0.9, 2.5,
+                               -7.25])
+def test_sinc_slope_is_accurate_near_zero_and_across_the_series_switch(x):
+    import mpmath  # noqa: PLC0415 - only this test needs the reference
+
+    with mpmath.workdps(700):  # enough digits for the cancellation in the formulas at 1e-300
+        t = mpmath.mpf(x)
+        y = mpmath.pi * t
+        exact = float((mpmath.cos(y) - mpmath.sin(y) / y) / t)
+        exact_second = float(mpmath.pi**2 * ((2 - y * y) * mpmath.sin(y) - 2 * y * mpmath.cos(y))
+                             / y**3)
+    # relative accuracy everywhere; away from 0 it is that of cos(pi x) itself
+    assert abs(derivative(np.sinc, x) - exact) <= 1e-14 * abs(exact)
+    second = derivative(lambda s: derivative(np.sinc, s), x)
+    assert abs(second - exact_second) <= 1e-14 * abs(exact_second)
+    assert np.sinc(Dual(x, 1.0)).value == np.sinc(x)
+
+
+def test_sinc_value_is_numpys_bit_for_bit():
+    x = np.linspace(-3, 3, 61)
+    np.testing.assert_array_equal(np.sinc(Dual(x, np.ones(61))).value, np.sinc(x))
+    single = np.sinc(Dual(x.astype(np.float32), np.ones(61, np.float32)))
+    assert single.value.dtype == single.tangent.dtype == np.float32
+
+
+# --- polynomials: vander and polyfit ----------------------------------------------------------
+
+
+def test_vander_is_numpys_and_exact_at_zero():
+    x = np.array([0.0, 1.5, -2.0])
+    for n, increasing in ((None, False), (4, True), (1, False), (0, True)):
+        result = np.vander(Dual(x, np.ones(3)), n, increasing)
+        np.testing.assert_array_equal(result.value, np.vander(x, n, increasing))
+    slopes = np.vander(Dual(x, np.ones(3)), 4).tangent  # d/dx of x**3, x**2, x, 1
+    np.testing.assert_array_equal(slopes, np.stack([3 * x**2, 2 * x, np.ones(3), 0 * x], axis=1))
+    with pytest.raises(ValueError, match="one-dimensional"):
+        np.vander(Dual(np.ones((2, 2))))
+
+
+FIT_X = np.array([-1.0, -0.4, 0.1, 0.7, 1.3, 2.0])
+FIT_Y = np.array([1.9, 0.75, 0.3, 0.9, 2.4, 5.1])
+
+
+@pytest.mark.parametrize("live", ["x", "y", "both", "weights"])
+def test_polyfit_matches_numpy_and_check_jvp(live):
+    w = np.linspace(0.5, 1.5, 6)
+
+    def fit(x, y, w):
+        return np.polyfit(x, y, 2, w=w)
+
+    primals = {"x": (FIT_X,), "y": (FIT_Y,), "both": (FIT_X, FIT_Y), "weights": (w,)}[live]
+
+    def f(*args):
+        values = dict(zip({"x": "x", "y": "y", "both": "xy", "weights": "w"}[live], args,
+                          strict=True))
+        return fit(values.get("x", FIT_X), values.get("y", FIT_Y), values.get("w", w))
+
+    rng = np.random.default_rng(3)
+    check_jvp(f, primals, tuple(rng.standard_normal(p.shape) for p in primals))
+    value = f(*(Dual(p, np.ones_like(p)) for p in primals)).value
+    np.testing.assert_allclose(value, np.polyfit(FIT_X, FIT_Y, 2, w=w), rtol=1e-13, atol=1e-14)
+
+
+def test_polyfit_exact_data_has_the_exact_derivative():
+    # y = a x**2 exactly: the fitted leading coefficient is a, so d/da of it is 1.
+    slope = derivative(lambda a: np.polyfit(FIT_X, a * FIT_X**2, 2)[0], 1.7)
+    assert abs(slope - 1.0) <= 1e-13
+    # shifting x by s moves the fitted polynomial: p(x - s) = x**2 - 2 s x + s**2
+    moved = jvp(lambda s: np.polyfit(FIT_X + s, FIT_X**2, 2), (0.0,), (1.0,))[1]
+    np.testing.assert_allclose(moved, [0.0, -2.0, 0.0], atol=1e-12)
+
+
+def test_polyfit_full_and_cov_and_errors():
+    x = Dual(FIT_X, np.ones(6))
+    c, _, rank, _, rcond = np.polyfit(x, FIT_Y, 1, full=True)
+    want = np.polyfit(FIT_X, FIT_Y, 1, full=True)
+    np.testing.assert_allclose(c.value, want[0], rtol=1e-13)
+    assert type(rank) is type(want[2]) and rank == want[2] and rcond == want[4]
+    _, cov = np.polyfit(x, FIT_Y, 2, cov=True)
+    np.testing.assert_allclose(cov.value, np.polyfit(FIT_X, FIT_Y, 2, cov=True)[1], rtol=1e-12)
+    with pytest.raises(ValueError, match="deg"):
+        np.polyfit(x, FIT_Y, -1)
+    with pytest.raises(TypeError, match="same length"):
+        np.polyfit(x, FIT_Y[:4], 1)
+    with pytest.warns(np.exceptions.RankWarning):
+        np.polyfit(Dual(np.ones(4), np.ones(4)), np.arange(4.0), 2)
+
+
+# --- unwrap ---------------------------------------------------------------------------------
+
+
+def test_unwrap_value_is_numpys_and_slope_is_one():
+    p = np.array([0.1, 3.5, 6.6, 0.2, -3.0, 2.9])
+    result = np.unwrap(Dual(p, np.arange(6.0)))
+    np.testing.assert_array_equal(result.value, np.unwrap(p))
+    np.testing.assert_array_equal(result.tangent, np.arange(6.0))
+    cube = np.arange(24.0).reshape(2, 3, 4)
+    np.testing.assert_array_equal(np.unwrap(Dual(cube, cube), axis=0).value,
+                                  np.unwrap(cube, axis=0))
+
+
+def test_unwrap_with_a_dual_period_adds_the_multiples_times_its_tangent():
+    p = np.array([0.0, 0.7, 1.4, 0.3, 1.1])
+
+    def f(p, period):
+        return np.unwrap(p, period=period)
+
+    rng = np.random.default_rng(4)
+    check_jvp(f, (p, 1.0), (rng.standard_normal(5), 1.0))
+    _, tangent = jvp(lambda period: np.unwrap(Dual(p), period=period), (1.0,), (1.0,))
+    np.testing.assert_array_equal(tangent, np.round((np.unwrap(p, period=1.0) - p) / 1.0))

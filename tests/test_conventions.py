@@ -66,6 +66,19 @@ def test_python_rounding_returns_plain_numbers():
     assert round(d) == 3 and type(round(d)) is int
     assert (math.floor(d), math.ceil(d), math.trunc(Dual(-2.7, 1.0))) == (2, 3, -2)
     assert round(d, 0) == 3.0
+    assert int(d) == 2 and int(Dual(-2.7, 1.0)) == -2 and type(int(d)) is int
+
+
+def test_a_dual_is_never_an_index():
+    with pytest.raises(TypeError, match="index"):
+        range(Dual(3.0, 1.0))
+
+
+def test_the_round_method_keeps_a_dual_with_zero_tangent():
+    rounded = Dual(np.array([1.26, 2.71]), np.ones(2)).round(1)
+    assert type(rounded) is Dual
+    np.testing.assert_array_equal(rounded.value, [1.3, 2.7])
+    np.testing.assert_array_equal(rounded.tangent, 0.0)
 
 
 @pytest.mark.parametrize("f", [np.maximum, np.minimum, np.fmax, np.fmin])

@@ -337,7 +337,6 @@ VECTOR = Dual(np.array([1.0, 2.0, 3.0]), np.ones(3))
     "lose",
     [
         pytest.param(lambda: float(SCALAR), id="float"),
-        pytest.param(lambda: int(SCALAR), id="int"),
         pytest.param(lambda: complex(SCALAR), id="complex"),
         pytest.param(lambda: math.sin(SCALAR), id="math.sin"),
         pytest.param(lambda: math.exp(SCALAR), id="math.exp"),

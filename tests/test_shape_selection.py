@@ -658,3 +658,120 @@ def test_conversions_to_python_objects_raise():
         x.item()
     with pytest.raises(TypeError, match="tangent"):
         Dual(1.0, 1.0).item()
+
+
+# --- ravel and reshape in the value's memory order ('K', 'A') ---------------------------------
+
+
+def layouts(rng, count=300):
+    """Arrays with permuted, reversed, sliced, Fortran and broadcast axes."""
+    for _ in range(count):
+        ndim = int(rng.integers(0, 5))
+        shape = tuple(int(n) for n in rng.integers(1, 4, size=ndim))
+        a = rng.standard_normal(tuple(2 * n for n in shape))
+        a = a[tuple(slice(None, None, int(rng.choice([1, 2, -1, -2]))) for _ in range(ndim))]
+        a = a[tuple(slice(0, n) for n in shape)]
+        if ndim:
+            a = a.transpose(rng.permutation(ndim))
+            if rng.random() < 0.3:
+                a = np.asfortranarray(a)
+            if rng.random() < 0.3:
+                axis = int(rng.integers(ndim))
+                b = np.take(a, [0], axis=axis)
+                a = np.broadcast_to(b, (*b.shape[:axis], 3, *b.shape[axis + 1:]))
+        yield a
+
+
+@pytest.mark.parametrize("order", ["C", "F", "A", "K"])
+def test_ravel_reads_value_and_tangent_in_the_values_order(order):
+    rng = np.random.default_rng(11)
+    for a in layouts(rng):
+        # The tangent of each element is its C-order label: the result says which element
+        # each position holds, whatever the tangent's own (C) layout.
+        labels = np.arange(a.size, dtype=float).reshape(a.shape)
+        flat = np.ravel(Dual(a, labels), order)
+        np.testing.assert_array_equal(flat.value, np.ravel(a, order))
+        picked = np.ravel(a)[flat.tangent.astype(int)] if a.ndim else a.ravel()
+        np.testing.assert_array_equal(picked, np.ravel(a, order))
+        batched = np.ravel(Dual(a, np.stack([labels, -labels])), order)
+        np.testing.assert_array_equal(batched.tangent, np.stack([flat.tangent, -flat.tangent]))
+        np.testing.assert_array_equal(Dual(a, labels).flatten(order).tangent, flat.tangent)
+
+
+def test_ravel_k_of_a_transposed_value_with_a_c_ordered_tangent():
+    a = np.arange(6.0).reshape(2, 3)
+    x = Dual(a.T, np.arange(6.0).reshape(3, 2) * 10)  # value in F order, tangent in C order
+    flat = np.ravel(x, "K")
+    np.testing.assert_array_equal(flat.value, [0.0, 1.0, 2.0, 3.0, 4.0, 5.0])
+    np.testing.assert_array_equal(flat.tangent, [0.0, 20.0, 40.0, 10.0, 30.0, 50.0])
+
+
+def test_ravel_k_of_nested_duals():
+    a = np.arange(6.0).reshape(2, 3).T
+    inner = Dual(a, a * 10, tag=new_tag())
+    outer = Dual(inner, Dual(a * 100, a * 1000, tag=inner.tag), tag=new_tag())
+    flat = np.ravel(outer, "K")
+    np.testing.assert_array_equal(flat.value.value, np.ravel(a, "K"))
+    np.testing.assert_array_equal(flat.value.tangent, np.ravel(a, "K") * 10)
+    np.testing.assert_array_equal(flat.tangent.value, np.ravel(a, "K") * 100)
+
+
+def test_reshape_order_a_follows_the_values_layout():
+    a = np.asfortranarray(A)
+    labels = np.arange(6.0).reshape(2, 3)  # C-ordered tangent
+    result = np.reshape(Dual(a, labels), (3, 2), order="A")
+    np.testing.assert_array_equal(result.value, np.reshape(a, (3, 2), order="A"))
+    np.testing.assert_array_equal(result.tangent, np.reshape(labels, (3, 2), order="F"))
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        np.reshape(Dual(A), (3, 2), orde="C")
+
+
+# --- meshgrid --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("indexing", ["xy", "ij"])
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("copy", [True, False])
+def test_meshgrid_matches_numpy_in_every_option(indexing, sparse, copy):
+    rng = np.random.default_rng(5)
+    xs = (V, A[0], np.array([0.5, 2.0]))
+    ts = tangents(rng, *xs)
+    grids = np.meshgrid(*(Dual(x, t) for x, t in zip(xs, ts, strict=True)), indexing=indexing,
+                        sparse=sparse, copy=copy)
+    values = np.meshgrid(*xs, indexing=indexing, sparse=sparse, copy=copy)
+    slopes = np.meshgrid(*ts, indexing=indexing, sparse=sparse, copy=copy)
+    assert type(grids) is tuple and len(grids) == 3
+    for grid, value, slope in zip(grids, values, slopes, strict=True):
+        np.testing.assert_array_equal(grid.value, value)
+        np.testing.assert_array_equal(grid.tangent, slope)
+        if copy:
+            assert grid.value.flags.writeable and grid.tangent.flags.writeable
+        elif not sparse:  # broadcast views: read-only, value and tangent
+            assert not grid.value.flags.writeable and not grid.tangent.flags.writeable
+
+    def f(*arrays):
+        return np.meshgrid(*arrays, indexing=indexing, sparse=sparse, copy=copy)
+
+    both_ways(f, xs, rng)
+
+
+def test_meshgrid_plain_inputs_stay_plain_and_bad_indexing_raises():
+    x, y = np.meshgrid(Dual(V), A[0])
+    assert type(x) is Dual and type(y) is np.ndarray
+    with pytest.raises(ValueError, match="indexing"):
+        np.meshgrid(Dual(V), indexing="yx")
+
+
+# --- plain answers ---------------------------------------------------------------------------
+
+
+def test_size_searchsorted_and_index_helpers_answer_on_values():
+    x = Dual(np.arange(9.0).reshape(3, 3), np.ones((2, 3, 3)))
+    assert np.size(x) == 9 and np.size(x, 1) == 3 and type(np.size(x)) is int
+    sorted_row = Dual(np.array([0.0, 1.0, 2.5]), np.ones(3))
+    assert np.searchsorted(sorted_row, 1.5) == 2
+    np.testing.assert_array_equal(np.searchsorted(sorted_row, Dual(np.array([0.5, 3.0])),
+                                                  side="right"), [1, 3])
+    for helper in (np.diag_indices_from, np.tril_indices_from, np.triu_indices_from):
+        for got, want in zip(helper(x), helper(x.value), strict=True):
+            np.testing.assert_array_equal(got, want)

@@ -10,6 +10,7 @@ registrations (``register_function(..., examples=...)``).
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 import numpy as np
@@ -38,11 +39,16 @@ def normalize_axes(axis: Any, ndim: int) -> tuple[int, ...]:
 
 
 def normalize_axis(axis: int, ndim: int) -> int:
-    """A non-negative axis index, or NumPy's ``AxisError``."""
-    axis = int(axis)
+    """A non-negative axis index, or NumPy's ``AxisError`` (``TypeError`` for a non-integer)."""
+    axis = operator.index(axis)  # NumPy's TypeError for a tuple or a float
     if not -ndim <= axis < ndim:
         raise np.exceptions.AxisError(axis, ndim)
     return axis % ndim
+
+
+def as_array(value: Any) -> Any:
+    """A value as NumPy functions see an array: a 0-d Dual's Python number as a 0-d array."""
+    return np.asarray(value) if type(value) in (float, complex) else value
 
 
 def live(*operands: Any) -> tuple[int, tuple[int, ...]]:

@@ -11,6 +11,8 @@ contribute nothing to a tangent.
 
 from __future__ import annotations
 
+import math
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -19,7 +21,16 @@ import numpy as np
 from dualdiff.dispatch import make, register_function
 from dualdiff.dual import Dual
 from dualdiff.elementary import strip
-from dualdiff.functions._common import CUBE, MATRIX, VECTOR, normalize_axes, normalize_axis, reject
+from dualdiff.functions._common import (
+    CUBE,
+    MATRIX,
+    VECTOR,
+    live,
+    normalize_axes,
+    normalize_axis,
+    reject,
+    split,
+)
 from dualdiff.functions.reductions import cast
 from dualdiff.functions.shape import float_dtype
 
@@ -253,6 +264,9 @@ def cov(
         ddof = 0 if bias else 1
     centered = x - np.mean(x, axis=1)[:, None]
     factor = np.shape(x)[1] - ddof
+    if factor <= 0:  # as NumPy: warn, and divide by 0 (an inf or nan covariance)
+        warnings.warn("Degrees of freedom <= 0 for slice", RuntimeWarning, stacklevel=4)
+        factor = 0
     other = np.transpose(centered)
     if np.iscomplexobj(_plain(other)):
         other = np.conjugate(other)
@@ -397,21 +411,24 @@ def _nan_order_statistic(
     gives NaN with a zero tangent.
     """
     a = _array(a)
+    if np.size(a) == 0:  # NumPy answers with nanmean for empty input, whatever q is
+        return np.nanmean(a, axis, keepdims=keepdims)
     shape = np.shape(a)
     axes = normalize_axes(axis, len(shape))
     kept = tuple(i for i in range(len(shape)) if i not in axes)
     moved = np.moveaxis(a, axes, tuple(range(len(kept), len(shape))))
     kept_shape = tuple(shape[i] for i in kept)
-    rows = np.reshape(moved, (*kept_shape, -1))
+    count = int(np.prod([shape[i] for i in axes]))
+    rows = np.reshape(moved, (*kept_shape, count))  # no -1: it is ambiguous for 0-size arrays
     present = ~np.isnan(_plain(rows))
     results = []
     for index in np.ndindex(*kept_shape):
         row, mask = rows[index], present[index]
         if np.any(mask):
             results.append(statistic(row[mask]))
-        else:
+        else:  # NaN with a zero tangent (np.sum(row) only carries the dual type)
             nan = np.asarray(np.nan, _plain(row).dtype)
-            results.append(np.where(np.ones(q_shape, bool), nan, row[0]))
+            results.append(np.where(np.ones(q_shape, bool), nan, np.sum(row)))
     result = np.reshape(np.stack(results, axis=-1), (*q_shape, *kept_shape))
     if keepdims:
         full = tuple(1 if i in axes else n for i, n in enumerate(shape))
@@ -657,7 +674,7 @@ def apply_over_axes(func: Callable[..., Any], a: Any, axes: Any) -> Any:
     value = _array(a)
     ndim = np.ndim(value)
     for axis in np.atleast_1d(axes):
-        result = func(value, int(axis) % ndim if axis < 0 else int(axis))
+        result = func(value, normalize_axis(axis, ndim))
         if np.ndim(result) != ndim:
             result = np.expand_dims(result, int(axis) % ndim)
             if np.ndim(result) != ndim:
@@ -679,6 +696,72 @@ def i0(x: Any) -> Any:
     if type(x) is not Dual:
         return np.i0(x)
     return make(np.i0(x.value), special.i1(x.value) * x.tangent, x.tag)
+
+
+# Taylor coefficients of g(y) / y, g(y) = d/dy (sin(y) / y): (-1)**k 2k / (2k + 1)!, k = 1..9.
+# Below |y| = 1 the series is exact to rounding (the next term is under 1e-18); above it the
+# quotient (y cos y - sin y) / y**2 has no cancellation.
+_SINC_SLOPE_SERIES = tuple((-1) ** k * 2 * k / math.factorial(2 * k + 1) for k in range(1, 10))
+_SINC_POINTS = np.array([0.0, 1e-4, -2e-5, 0.3, -0.31, 0.33, 1.0, -2.5])
+"""Zero, points near it, both sides of the switch at ``pi * x == 1``, and integers."""
+
+
+def _sinc_slope(x: Any) -> Any:
+    """``d sinc / dx``, written with dual-aware operations (so it nests): 0 at ``x == 0``."""
+    y = np.pi * x
+    small = np.abs(strip(y)) < 1
+    u = y * y
+    series: Any = _SINC_SLOPE_SERIES[-1]
+    for coefficient in _SINC_SLOPE_SERIES[-2::-1]:
+        series = series * u + coefficient
+    safe = np.where(small, 1.0, y)  # no division by zero in the branch not taken
+    quotient = (safe * np.cos(safe) - np.sin(safe)) / (safe * safe)
+    return np.pi * np.where(small, y * series, quotient)
+
+
+@register_function(np.sinc, examples=((_SINC_POINTS,), (MATRIX,), ((0.0,), {}), ((0.4,), {})))
+def sinc(x: Any) -> Any:
+    """``sin(pi x) / (pi x)``: NumPy's value (1 at 0), and a slope exact at and near 0.
+
+    The slope ``(cos(pi x) - sinc(x)) / x`` cancels near 0, so there a Taylor series
+    gives it (0 at 0; the second derivative there is ``-pi**2 / 3``).
+    """
+    if type(x) is not Dual:
+        return np.sinc(x)
+    value = np.sinc(x.value)
+    slope = _sinc_slope(x.value)
+    tangent = slope * x.tangent
+    if type(x.value) is float:  # a Python float stays one, as elsewhere
+        value, tangent = float(value), (tangent.item() if np.ndim(tangent) == 0 else tangent)
+    return make(value, tangent, x.tag)
+
+
+@register_function(
+    np.unwrap,
+    examples=((np.array([0.1, 3.5, 6.6, 0.2, -3.0, 2.9]),), ((CUBE * 4,), {"axis": 1}),
+              ((np.array([0.0, 0.7, 1.4, 0.3]),), {"period": 1}),
+              ((np.array([0.0, 2.0, 4.5, 1.0]),), {"discont": 4.0})),
+)
+def unwrap(p: Any, discont: Any = None, axis: int = -1, *, period: Any = 2 * math.pi) -> Any:
+    """Unwrap by adding multiples of ``period``: NumPy's value, slope 1 in ``p``.
+
+    The multiples ``k`` added are piecewise constant in ``p`` (at a jump, the side NumPy's
+    value takes), so the tangent is ``dp + k * dperiod``; ``discont`` only chooses, so its
+    slope is 0.
+    """
+    if discont is not None:
+        discont = strip(discont)
+    if type(p) is not Dual and type(period) is not Dual:
+        return np.unwrap(p, discont, axis, period=period)
+    p = _array(p)
+    tag, batch = live(p, period)
+    p_value, period_value = split(p, tag, batch)[0], split(period, tag, batch)[0]
+    value = np.unwrap(p_value, discont, axis, period=period_value)
+    plain = _plain(value)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        multiples = np.round((plain - _plain(p_value)) / _plain(period_value))
+    moved = p + multiples.astype(plain.dtype) * period
+    return make(value, split(moved, tag, batch)[1], tag)
 
 
 # --- array-API names for the last two axes -------------------------------------------------------

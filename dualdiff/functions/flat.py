@@ -21,10 +21,17 @@ from dualdiff.functions._common import MATRIX, VECTOR, live
 
 
 def _values(x: Any) -> Any:
-    """``x`` with every dual number, also inside lists and tuples, replaced by its value."""
+    """``x`` with every dual number, also inside lists and tuples, replaced by its value.
+
+    A scalar Dual's value may be a Python number; it is passed on as the 0-d array it
+    stands for, so ``np.diag_indices_from`` raises NumPy's error for a 0-d array.
+    """
     if isinstance(x, list | tuple):
         return type(x)(_values(item) for item in x)
-    return strip(x)
+    if type(x) is Dual:
+        value = strip(x)
+        return np.asarray(value) if type(value) in (float, complex) else value
+    return x
 
 
 def _plain(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -48,6 +55,7 @@ def _rounding(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 _SORTED = np.array([-1.0, 0.25, 0.5, 2.0])
+_SQUARE = np.arange(9.0).reshape(3, 3) / 4
 
 # function            test inputs (each a tuple of positional args, or (args, kwargs))
 PLAIN_FUNCTIONS: tuple[tuple[Callable[..., Any], tuple[Any, ...]], ...] = (
@@ -63,6 +71,12 @@ PLAIN_FUNCTIONS: tuple[tuple[Callable[..., Any], tuple[Any, ...]], ...] = (
     (np.isneginf,      ((VECTOR,),)),
     (np.digitize,      ((VECTOR, _SORTED),)),
     (np.lexsort,       (((VECTOR, VECTOR[::-1]),),)),
+    (np.searchsorted,  ((_SORTED, VECTOR), ((_SORTED, 0.5), {"side": "right"}),
+                        ((VECTOR, _SORTED[:2]), {"sorter": np.argsort(VECTOR)}))),
+    (np.size,          ((MATRIX,), ((MATRIX, 1), {}), ((MATRIX,), {"axis": -1}), (2.5,))),
+    (np.diag_indices_from, ((_SQUARE,),)),
+    (np.tril_indices_from, ((MATRIX,), ((_SQUARE, -1), {}))),
+    (np.triu_indices_from, ((MATRIX,), ((_SQUARE,), {"k": 1}))),
 )  # fmt: skip
 
 ROUNDING_FUNCTIONS: tuple[tuple[Callable[..., Any], tuple[Any, ...]], ...] = (

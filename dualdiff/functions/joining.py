@@ -15,7 +15,16 @@ import numpy as np
 from dualdiff.dispatch import batch_shape, make, register_function
 from dualdiff.dual import Dual
 from dualdiff.elementary import strip
-from dualdiff.functions._common import CUBE, MATRIX, VECTOR, live, normalize_axis, reject, split
+from dualdiff.functions._common import (
+    CUBE,
+    MATRIX,
+    VECTOR,
+    as_array,
+    live,
+    normalize_axis,
+    reject,
+    split,
+)
 from dualdiff.functions.shape import float_dtype
 
 SIX = np.linspace(-1.0, 2.0, 6)
@@ -147,7 +156,7 @@ def block(arrays: Any) -> Dual:
 
 
 def _split(splitter: Any, ary: Dual, sections: Any, axis: int) -> list[Dual]:
-    values = splitter(ary.value, sections, axis=axis)
+    values = splitter(as_array(ary.value), sections, axis=axis)
     tangent_axis = normalize_axis(axis, ary.ndim) + len(batch_shape(ary))
     tangents = splitter(ary.tangent, sections, axis=tangent_axis)
     return [make(v, t, ary.tag) for v, t in zip(values, tangents, strict=True)]

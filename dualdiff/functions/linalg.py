@@ -807,10 +807,9 @@ def linalg_cross(x1: Any, x2: Any, /, *, axis: int = -1) -> Dual:
 
 @register_function(np.linalg.vecdot, examples=((RHS, GENERAL), ((GENERAL, TALL[:3]), {"axis": 0})))
 def linalg_vecdot(x1: Any, x2: Any, /, *, axis: int = -1) -> Dual:
-    """``numpy.vecdot`` along ``axis`` of the broadcast operands."""
-    shape = np.broadcast_shapes(np.shape(strip(x1)), np.shape(strip(x2)))
-    axis = normalize_axis(axis, len(shape)) - len(shape)
-    return np.vecdot(np.moveaxis(x1, axis, -1), np.moveaxis(x2, axis, -1))
+    """``numpy.vecdot`` along ``axis`` of each operand (a gufunc's ``axis=``), as NumPy."""
+    x1, x2 = (np.moveaxis(x, normalize_axis(axis, np.ndim(strip(x))), -1) for x in (x1, x2))
+    return np.vecdot(x1, x2)
 
 
 @register_function(np.linalg.matrix_transpose, examples=((STACK,), (TALL,)))

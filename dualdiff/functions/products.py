@@ -19,6 +19,7 @@ Examples
 from __future__ import annotations
 
 import string
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -378,6 +379,96 @@ def polyval(p: Any, x: Any) -> Dual:
     for i in range(len(p)):
         y = y * x + p[i]
     return y
+
+
+# Points and noisy samples of a quadratic: test input for polyfit.
+_FIT_X = np.array([-1.0, -0.4, 0.1, 0.7, 1.3, 2.0])
+_FIT_Y = np.array([1.9, 0.75, 0.3, 0.9, 2.4, 5.1])
+
+
+@register_function(
+    np.vander,
+    examples=((VECTOR,), ((VECTOR, 4), {}), ((SIGNAL,), {"increasing": True}),
+              ((VECTOR, 1), {}), ((VECTOR, 0), {}), ((np.array([0.0, 1.5, -2.0]),), {})),
+)
+def vander(x: Any, N: int | None = None, increasing: bool = False) -> Any:  # noqa: N803
+    """The Vandermonde matrix, as NumPy builds it: cumulative products of ``x`` (exact at 0)."""
+    x = x if type(x) is Dual else np.asarray(x)
+    if np.ndim(x) != 1:
+        raise ValueError("x must be a one-dimensional array or sequence.")
+    count = len(x) if N is None else int(N)
+    column = np.reshape(x, (-1, 1))
+    ones = np.ones((len(x), min(count, 1)), dtype=np.result_type(strip(x), int))
+    powers = np.cumprod(np.broadcast_to(column, (len(x), max(count - 1, 0))), axis=1)
+    matrix = np.concatenate([ones, powers], axis=1)
+    return matrix if increasing else matrix[:, ::-1]
+
+
+def _check_fit(x: Any, y: Any, deg: int) -> None:
+    """NumPy's checks of ``polyfit``'s arguments, with its messages."""
+    if deg < 0:
+        raise ValueError("expected deg >= 0")
+    if np.ndim(x) != 1:
+        raise TypeError("expected 1D vector for x")
+    if np.size(x) == 0:
+        raise TypeError("expected non-empty vector for x")
+    if np.ndim(y) < 1 or np.ndim(y) > 2:
+        raise TypeError("expected 1D or 2D array for y")
+    if np.shape(x)[0] != np.shape(y)[0]:
+        raise TypeError("expected x and y to have same length")
+
+
+@register_function(
+    np.polyfit,
+    examples=(((_FIT_X, _FIT_Y, 2), {}), ((_FIT_X, np.stack([_FIT_Y, _FIT_X**3]).T, 1), {}),
+              ((_FIT_X, _FIT_Y, 2), {"w": np.linspace(0.5, 1.5, 6)}),
+              ((_FIT_X, _FIT_Y, 1), {"full": True}), ((_FIT_X, _FIT_Y, 2), {"cov": True}),
+              ((_FIT_X, _FIT_Y, 1), {"cov": "unscaled"})),
+)
+def polyfit(x: Any, y: Any, deg: int, rcond: Any = None, full: bool = False, w: Any = None,
+            cov: Any = False) -> Any:
+    """Least-squares polynomial fit, NumPy's algorithm with dual-aware steps.
+
+    The scaled Vandermonde system goes through :func:`numpy.linalg.lstsq`, whose derivative
+    holds at full rank (see ``docs/conventions.md``), so ``x``, ``y`` and ``w`` may all be
+    dual numbers.  ``rank`` (``full=True``) is plain; ``RankWarning`` is NumPy's.
+    """
+    order = int(deg) + 1
+    x = (x if type(x) is Dual else np.asarray(x)) + 0.0
+    y = (y if type(y) is Dual else np.asarray(y)) + 0.0
+    _check_fit(x, y, deg)
+    if rcond is None:
+        rcond = len(x) * np.finfo(np.result_type(strip(x))).eps
+    lhs, rhs = np.vander(x, order), y
+    if w is not None:
+        w = (w if type(w) is Dual else np.asarray(w)) + 0.0
+        if np.ndim(w) != 1:
+            raise TypeError("expected a 1-d array for weights")
+        if np.shape(w)[0] != np.shape(y)[0]:
+            raise TypeError("expected w and y to have the same length")
+        lhs = lhs * w[:, None]
+        rhs = rhs * (w if np.ndim(rhs) == 1 else w[:, None])
+    scale = np.sqrt(np.sum(lhs * lhs, axis=0))
+    lhs = lhs / scale
+    c, residuals, rank, s = np.linalg.lstsq(lhs, rhs, rcond)
+    c = (c.T / scale).T
+    if rank != order and not full:
+        # stack: polyfit, call_function, Dual.__array_function__, the caller of np.polyfit
+        warnings.warn("Polyfit may be poorly conditioned", np.exceptions.RankWarning,
+                      stacklevel=4)
+    if full:
+        return c, residuals, rank, s, rcond
+    if not cov:
+        return c
+    base = np.linalg.inv(np.dot(lhs.T, lhs)) / np.outer(scale, scale)
+    if cov == "unscaled":
+        factor: Any = 1.0
+    else:
+        if len(x) <= order:
+            raise ValueError("the number of data points must exceed order to scale the "
+                             "covariance matrix")
+        factor = residuals / (len(x) - order)
+    return c, (base * factor if np.ndim(y) == 1 else base[:, :, None] * factor)
 
 
 # --- einsum --------------------------------------------------------------------------------------

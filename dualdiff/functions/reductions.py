@@ -226,7 +226,7 @@ def _products_of_others(x: Any, axes: tuple[int, ...]) -> Any:
     kept = len(shape) - len(axes)
     last = tuple(range(kept, len(shape)))
     moved = np.moveaxis(x, axes, last)
-    flat = np.reshape(moved, (*np.shape(moved)[:kept], -1))
+    flat = np.reshape(moved, (*np.shape(moved)[:kept], _count(shape, axes)))  # no -1: 0-size
     ones = np.ones((*np.shape(flat)[:-1], 1), dtype=plain.dtype)
     before = np.concatenate([ones, np.cumprod(flat[..., :-1], axis=-1)], axis=-1)
     after = np.concatenate([np.cumprod(flat[..., :0:-1], axis=-1)[..., ::-1], ones], axis=-1)
@@ -479,10 +479,7 @@ def _quantile(name: str, a: Any, q: Any, axis: Any, keepdims: bool) -> Any:
         raise ValueError(f"numpy.{name}: quantiles must be in the range [0, 1] (percentiles "
                          "in [0, 100])")
     dtype = np.result_type(strip(a), strip(q))
-    kept = tuple(i for i in range(len(shape)) if i not in axes)
-    moved = np.moveaxis(a, axes, tuple(range(len(kept), len(shape))))
-    ordered = np.sort(np.reshape(moved, (*(shape[i] for i in kept), _count(shape, axes))),
-                      axis=-1)
+    ordered, kept = _sorted_slices(a, axes)
     n = np.shape(ordered)[-1]
     low = np.clip(np.floor(q_plain * (n - 1)), 0, n - 1).astype(np.intp)
     high = np.minimum(low + 1, n - 1)
@@ -504,6 +501,15 @@ def _quantile(name: str, a: Any, q: Any, axis: Any, keepdims: bool) -> Any:
         full = tuple(1 if i in axes else n_i for i, n_i in enumerate(shape))
         result = np.reshape(result, q_plain.shape + full)
     return result
+
+
+def _sorted_slices(a: Any, axes: tuple[int, ...]) -> tuple[Any, tuple[int, ...]]:
+    """``a`` with ``axes`` flattened into one last axis and sorted along it; the kept axes."""
+    shape = np.shape(a)
+    kept = tuple(i for i in range(len(shape)) if i not in axes)
+    moved = np.moveaxis(a, axes, tuple(range(len(kept), len(shape))))
+    flat = np.reshape(moved, (*(shape[i] for i in kept), _count(shape, axes)))  # no -1: 0-size
+    return np.sort(flat, axis=-1), kept
 
 
 def _linear_only(name: str, method: str, **unsupported: Any) -> None:
@@ -562,13 +568,27 @@ def median(
     a: Any, axis: Any = None, out: Any = None, overwrite_input: bool = False,
     keepdims: bool = False,
 ) -> Any:
-    """Median: the middle value, or the mean of the middle two (NaN for an empty slice)."""
+    """Median: the middle value, or the mean of the middle two, as NumPy computes it.
+
+    A slice holding NaN gives NaN with a zero tangent; an empty slice NaN, as NumPy.
+    """
     reject("median", out=out)
+    a = _array(a)
     shape = np.shape(a)
-    if _count(shape, normalize_axes(axis, len(shape))) == 0:
+    axes = normalize_axes(axis, len(shape))
+    if _count(shape, axes) == 0:
         # NumPy's NaN (and its RuntimeWarning): a constant, which no entry moves
         return _constant(a, np.median(_plain(a), axis=axis, keepdims=keepdims))
-    return _quantile("median", a, 0.5, axis, keepdims)
+    ordered, _ = _sorted_slices(a, axes)
+    n = np.shape(ordered)[-1]
+    middle = ordered[..., [(n - 1) // 2, n // 2]] if n else ordered
+    result = np.mean(middle, axis=-1)
+    has_nan = np.isnan(_plain(ordered)[..., -1]) if n else np.zeros(np.shape(result), bool)
+    if np.any(has_nan):
+        result = np.where(has_nan, np.asarray(np.nan, dtype=_plain(result).dtype), result)
+    if keepdims:
+        result = np.reshape(result, tuple(1 if i in axes else n_i for i, n_i in enumerate(shape)))
+    return result
 
 
 def _constant(like: Any, value: Any) -> Any:

@@ -17,7 +17,16 @@ from dualdiff import memory
 from dualdiff.dispatch import batch_shape, make, register_function
 from dualdiff.dual import Dual
 from dualdiff.elementary import strip
-from dualdiff.functions._common import CUBE, MATRIX, VECTOR, live, normalize_axis, reject, split
+from dualdiff.functions._common import (
+    CUBE,
+    MATRIX,
+    VECTOR,
+    as_array,
+    live,
+    normalize_axis,
+    reject,
+    split,
+)
 from dualdiff.functions.shape import astype, flat_or_along
 
 KNOTS = np.array([-1.0, 0.0, 0.5, 2.0])
@@ -150,7 +159,7 @@ def take(a: Dual, indices: Any, axis: Any = None, out: Any = None, mode: str = "
 def take_along_axis(arr: Any, indices: Any, axis: Any = -1) -> Any:
     """Elements at ``indices`` along ``axis``, as from ``argsort``; the tangent alike."""
     indices = np.asarray(_plain_index(indices, "take_along_axis"))
-    value = np.take_along_axis(arr.value, indices, axis=axis)
+    value = np.take_along_axis(as_array(arr.value), indices, axis=axis)
     tangent, tangent_axis = flat_or_along(arr, axis)
     indices = np.reshape(indices, (1,) * len(batch_shape(arr)) + indices.shape)
     return make(value, np.take_along_axis(tangent, indices, axis=tangent_axis), arr.tag)

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from dualdiff import memory
-from dualdiff.dispatch import batch_shape, make, register_function
+from dualdiff.dispatch import batch_shape, make, register_function, zero_tangent
 from dualdiff.dual import Dual
 from dualdiff.elementary import strip
 from dualdiff.functions._common import CUBE, MATRIX, VECTOR, normalize_axes, normalize_axis, reject
@@ -47,45 +47,92 @@ def float_dtype(dtype: Any, name: str) -> Any:
     return dtype
 
 
-@register_function(np.reshape, examples=(((MATRIX, (3, 2)), {}), ((CUBE, (4, -1)), {})))
-def reshape(a: Dual, shape: Any = None, order: str = "C", **kwargs: Any) -> Dual:
-    """Reshape value and tangent alike."""
+def _layout(a: Dual) -> np.ndarray:
+    """The plain array under every dual layer of ``a``'s value: whose memory layout counts."""
+    return np.asarray(strip(a.value))
+
+
+def memory_order(array: np.ndarray) -> tuple[int, ...]:
+    """The axes of ``array`` from the slowest to the fastest in memory: NumPy's ``order='K'``.
+
+    NumPy's iterator sorts the axes by decreasing absolute stride, starting from C order, and
+    a zero stride (a broadcast axis, or an axis of length one) compares with nothing, so it
+    keeps its C-order place.  A negative stride counts by its size: ``'K'`` reads a reversed
+    axis in index order.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> memory_order(np.ones((2, 3, 4)).transpose(2, 0, 1))
+    (1, 2, 0)
+    """
+    strides = [0 if n == 1 else abs(s) for n, s in zip(array.shape, array.strides, strict=True)]
+    order = list(range(array.ndim))[::-1]  # the fastest axis first, as NumPy sorts them
+    for i in range(1, len(order)):
+        axis, place = order[i], i
+        for j in range(i - 1, -1, -1):
+            mine, theirs = strides[axis], strides[order[j]]
+            if mine and theirs:
+                if theirs <= mine:
+                    break
+                place = j
+        order.insert(place, order.pop(i))
+    return tuple(order[::-1])
+
+
+def _index_order(a: Dual, order: str) -> str:
+    """``'C'`` or ``'F'``: ``order='A'`` resolved from the value's layout (never the tangent's).
+
+    ``'A'`` means Fortran order for a Fortran-contiguous value, else C order; the tangent,
+    whatever its own layout, is read in the same order, so each element keeps its tangent.
+    """
+    if order not in ("A", "a"):
+        return order
+    layout = _layout(a)
+    return "F" if layout.flags.f_contiguous and not layout.flags.c_contiguous else "C"
+
+
+@register_function(
+    np.reshape,
+    examples=(((MATRIX, (3, 2)), {}), ((CUBE, (4, -1)), {}), ((CUBE, (6, 4)), {"order": "F"}),
+              ((MATRIX, (3, 2)), {"copy": True})),
+)
+def reshape(a: Dual, shape: Any = None, order: str = "C", *, copy: bool | None = None,
+            **kwargs: Any) -> Dual:
+    """Reshape value and tangent alike (``order='A'`` follows the value's layout)."""
     shape = kwargs.pop("newshape", shape)
-    if order in ("A", "a"):  # decided by the value's layout, for value and tangents alike
-        plain = strip(a.value)
-        order = "F" if plain.flags.f_contiguous and not plain.flags.c_contiguous else "C"
-    value = np.reshape(a.value, shape, order=order)
+    if kwargs:
+        raise TypeError(f"numpy.reshape got unexpected keyword arguments {sorted(kwargs)}")
+    order = _index_order(a, order)
+    value = np.reshape(a.value, shape, order=order, copy=copy)
     batch = batch_shape(a)
-    return make(value, np.reshape(a.tangent, batch + value.shape, order=order), a.tag)
+    tangent = np.reshape(a.tangent, batch + np.shape(strip(value)), order=order,
+                         copy=True if copy else None)
+    return make(value, tangent, a.tag)
 
 
-@register_function(np.ravel, examples=((MATRIX,), (CUBE,), ((MATRIX.T,), {"order": "K"}),
-                                       ((MATRIX[:, ::-1],), {"order": "K"}),
-                                       ((np.asfortranarray(CUBE),), {"order": "A"})))
+@register_function(
+    np.ravel,
+    examples=((MATRIX,), (CUBE,), ((CUBE,), {"order": "K"}), ((MATRIX,), {"order": "A"}),
+              ((CUBE,), {"order": "F"}), ((2.5,), {"order": "K"}), ((MATRIX.T,), {"order": "K"}),
+              ((MATRIX[:, ::-1],), {"order": "K"}), ((np.asfortranarray(CUBE),), {"order": "A"})),
+)
 def ravel(a: Dual, order: str = "C") -> Dual:
     """Flatten to one dimension: a view exactly when NumPy's ``ravel`` of the value is one.
 
     ``order='A'`` and ``'K'`` are decided by the value's memory layout and
-    applied alike to the tangents (which are laid out as the value is).
+    applied alike to the tangents (which are laid out as the value is), so
+    each element keeps its tangent.
     """
-    plain = strip(a.value)
-    if order in ("A", "a"):
-        order = "F" if plain.flags.f_contiguous and not plain.flags.c_contiguous else "C"
-    elif order in ("K", "k"):
-        a, order = _in_memory_order(a, plain), "C"
+    if order in ("K", "k"):
+        axes = memory_order(_layout(a))
+        if axes != tuple(range(len(axes))):
+            a = transpose(a, axes)
+        order = "C"
+    order = _index_order(a, order)
     value = np.ravel(a.value, order=order)
     tangent = np.reshape(a.tangent, (*batch_shape(a), -1), order=order)
     return make(value, tangent, a.tag)  # a copied value gets its own tangent (memory.settle)
-
-
-def _in_memory_order(a: Dual, plain: np.ndarray) -> Dual:
-    """A view of ``a`` whose C order is NumPy's order 'K' for the value.
-
-    Axes are taken from the largest stride to the smallest; an axis with a
-    negative stride keeps its direction, as NumPy's 'K' does.
-    """
-    order = sorted(range(a.ndim), key=lambda i: -abs(plain.strides[i]))
-    return np.transpose(a, order)
 
 
 @register_function(np.transpose, examples=((MATRIX,), ((CUBE, (1, 2, 0)), {})))
@@ -176,6 +223,35 @@ def broadcast_arrays(*args: Any, subok: bool = False) -> tuple[Any, ...]:
     """Broadcast all arguments to their common shape; plain arrays stay plain."""
     shape = np.broadcast_shapes(*(np.shape(strip(x)) for x in args))
     return tuple(np.broadcast_to(x, shape) for x in args)
+
+
+@register_function(
+    np.meshgrid,
+    examples=((VECTOR, MATRIX[0, :2]), ((VECTOR, MATRIX[0, :2]), {"indexing": "ij"}),
+              ((VECTOR, MATRIX[0, :2], VECTOR[:1]), {"sparse": True}),
+              ((VECTOR, MATRIX), {"copy": False}), ((VECTOR,), {"indexing": "ij"}),
+              ((VECTOR, MATRIX[0, :2], VECTOR), {"sparse": True, "indexing": "ij", "copy": False})),
+)
+def meshgrid(*xi: Any, copy: bool = True, sparse: bool = False, indexing: str = "xy") -> Any:
+    """Coordinate grids, as NumPy builds them: each input reshaped along its own axis.
+
+    Dense grids are broadcast (``copy=False``: read-only broadcast views, value and
+    tangent, where NumPy's are views that warn when written); plain inputs give plain
+    grids.  Inputs of any shape are flattened first, as in NumPy.
+    """
+    if indexing not in ("xy", "ij"):
+        raise ValueError("Valid values for `indexing` are 'xy' and 'ij'.")
+    ndim = len(xi)
+    ones = (1,) * ndim
+    grids = [np.reshape(x, (*ones[:i], -1, *ones[i + 1:])) for i, x in enumerate(xi)]
+    if indexing == "xy" and ndim > 1:
+        grids[0] = np.reshape(grids[0], (1, -1, *ones[2:]))
+        grids[1] = np.reshape(grids[1], (-1, 1, *ones[2:]))
+    if not sparse:
+        grids = list(np.broadcast_arrays(*grids))
+    if copy:
+        grids = [np.copy(x) for x in grids]
+    return tuple(grids)
 
 
 @register_function(
@@ -277,10 +353,13 @@ def _contains_dual(x: Any) -> bool:
     return type(x) is Dual
 
 
-def _pairs(width: Any, ndim: int, batch: tuple[int, ...], fill: int) -> list[list[int]]:
-    """NumPy's per-axis ``(before, after)`` pairs, with a pair for the batch axis."""
+def _pairs(width: Any, ndim: int, batch: tuple[int, ...], fill: int) -> Any:
+    """NumPy's per-axis ``(before, after)`` pairs, with a pair for the batch axis.
+
+    A 0-d array without a batch has no axes to pad: ``0``, which ``np.pad`` takes for it.
+    """
     pairs = np.broadcast_to(np.asarray(width), (ndim, 2)).tolist()
-    return [[fill, fill]] * len(batch) + pairs
+    return [[fill, fill]] * len(batch) + pairs or 0
 
 
 @register_function(
@@ -474,6 +553,8 @@ def diag(v: Dual, k: int = 0) -> Dual:
         return make(value, np.diagonal(v.tangent, k, *tangent_axes((0, 1), v)), v.tag)
     if not batch:
         return make(value, np.diag(v.tangent, k), v.tag)
+    if not v.shape[0]:  # an empty vector: nothing to gather, the matrix is all zeros
+        return make(value, zero_tangent(value, batch), v.tag)
     # A batch of vectors: gather each entry's source element, then zero the off-diagonal.
     size = len(value)
     rows, cols = np.indices((size, size))
