@@ -322,7 +322,7 @@ class Dual:
         """Set every element to ``value`` (a number or a scalar Dual), in place."""
         self[...] = value
 
-    def put(self, indices: Any, values: Any, mode: str = "raise") -> None:
+    def put(self, indices: Any, values: Any, /, mode: str = "raise") -> None:
         """Write ``values`` at the flat ``indices``, in place, as ``numpy.put``."""
         np.put(self, indices, values, mode=mode)
 

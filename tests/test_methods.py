@@ -48,8 +48,6 @@ NOT_ON_DUAL = {
     "tofile": "serialization would drop the tangent",
     "device": "array-API device placement: CPU NumPy only",
     "to_device": "array-API device placement: CPU NumPy only",
-    "flat": "in place (memory model): index with x.ravel() or x[...] instead",
-    "put": "in place (memory model): use x[index] = values",
     "partition": "in place: use np.partition(x, kth), which returns the partitioned Dual",
     "resize": "in place, changes the size: use np.resize or np.reshape",
 }
@@ -59,7 +57,8 @@ NOT_ON_DUAL = {
 FROM_FUNCTION = ("sum", "mean", "max", "min", "prod", "std", "var")
 
 # Methods that write in place or refuse (tested elsewhere), so absent from CALLS.
-NOT_CALLED = {"fill", "sort", "item", "tolist", "choose"}
+# In place (fill, sort, put: tests/test_memory.py) or refusing (item, tolist, choose).
+NOT_CALLED = {"fill", "sort", "put", "item", "tolist", "choose"}
 
 REDUCTIONS = {"sum", "mean", "prod", "std", "var", "cumsum", "cumprod", "trace", "dot"}
 PLAIN = {"all", "any", "argmax", "argmin", "argsort", "argpartition", "searchsorted", "nonzero"}
