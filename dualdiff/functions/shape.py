@@ -220,9 +220,13 @@ def broadcast_to(array: Dual, shape: Any, subok: bool = False) -> Dual:
     np.broadcast_arrays, examples=((VECTOR, MATRIX), (MATRIX[:, :1], VECTOR, 2.0))
 )
 def broadcast_arrays(*args: Any, subok: bool = False) -> tuple[Any, ...]:
-    """Broadcast all arguments to their common shape; plain arrays stay plain."""
+    """Broadcast all arguments to their common shape; plain arrays stay plain.
+
+    An argument that already has that shape is returned itself, as NumPy does.
+    """
     shape = np.broadcast_shapes(*(np.shape(strip(x)) for x in args))
-    return tuple(np.broadcast_to(x, shape) for x in args)
+    return tuple(x if np.shape(strip(x)) == shape and isinstance(strip(x), np.ndarray)
+                 else np.broadcast_to(x, shape) for x in args)
 
 
 @register_function(
