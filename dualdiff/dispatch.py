@@ -278,7 +278,7 @@ def _scaled(partial: Any, tangent: Any, inputs: tuple[Any, ...] = ()) -> Any:
     """
     if type(partial) is float and partial == 1.0:  # a copy: the result's tangent is its own
         if type(tangent) is np.ndarray:
-            return np.copy(tangent, order="K")
+            return tangent.copy(order="K")
         return memory.copy(tangent) if type(tangent) is Dual else tangent
     if SETTINGS.nan_safe:
         with np.errstate(invalid="ignore"):  # the 0 * inf it repairs
@@ -336,8 +336,16 @@ def _fit(tangent: Any, ans: Any, batch: tuple[int, ...]) -> Any:
 
 def _laid_out(tangent: Any, ans: Any) -> Any:
     """``tangent``, or a copy laid out like ``ans`` where its memory order differs."""
-    plain = strip(ans)
-    if type(plain) is not np.ndarray or plain.ndim < 2:
+    kind = type(ans)
+    if kind is np.ndarray:
+        if ans.ndim < 2:
+            return tangent
+        plain = ans
+    elif kind is Dual:
+        plain = strip(ans)
+        if type(plain) is not np.ndarray or plain.ndim < 2:
+            return tangent
+    else:
         return tangent
     if all(memory.follows_layout(p, plain) for p in memory.parts(tangent)
            if type(p) is np.ndarray):
