@@ -690,7 +690,12 @@ def call_function(func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict)
             f"dualdiff has no derivative rule for {module}.{func.__name__}; register one with "
             "dualdiff.register_function"
         )
-    return memory.settle(implementation(*args, **kwargs), (args, kwargs))
+    out = kwargs.get("out")
+    if out is None:
+        return memory.settle(implementation(*args, **kwargs), (args, kwargs))
+    kwargs = {key: value for key, value in kwargs.items() if key != "out"}
+    result = memory.settle(implementation(*args, **kwargs), (args, kwargs))
+    return memory.store_out(out, result, f"numpy.{func.__name__}")
 
 
 def getitem(x: Dual, index: Any) -> Dual:

@@ -448,6 +448,33 @@ def assign(x: Dual, result: Any, *, what: str) -> Dual:
     return x
 
 
+def store_out(out: Any, result: Any, name: str) -> Any:
+    """Write a function's ``result`` into its ``out=`` array and return ``out``, as NumPy does.
+
+    ``out`` must have the result's shape.  A Dual result needs a Dual
+    ``out`` (a plain one would drop the tangent: ``TypeError``); a plain
+    result may go into either.
+    """
+    if isinstance(out, tuple) and len(out) == 1:
+        out = out[0]
+    if type(out) is not Dual and not isinstance(out, np.ndarray):
+        raise TypeError(f"out= of {name} must be an array or a Dual array, not "
+                        f"{type(out).__name__}")
+    if np.shape(strip(out)) != np.shape(strip(result)):
+        raise ValueError(f"out= of {name} has shape {np.shape(strip(out))}, but the result has "
+                         f"shape {np.shape(strip(result))}")
+    if type(out) is not Dual:
+        if type(result) is Dual:
+            raise TypeError(
+                f"out= of {name} is a plain array: writing a Dual into it would lose its tangent; "
+                "pass a Dual as out (e.g. np.zeros_like(x) for a Dual x), or compute on .value"
+            )
+        np.copyto(out, result, casting="same_kind")
+        return out
+    write(out, Ellipsis, result, what=f"out= of {name}")
+    return out
+
+
 # --- allocation --------------------------------------------------------------------------------
 
 

@@ -554,14 +554,21 @@ def test_unsupported_arguments_raise(rng):
     with pytest.raises(TypeError, match="order"):
         np.linalg.norm(Dual(SPD, SPD), Dual(2.0, 1.0))
     d = Dual(SPD, SPD)
-    for call in (lambda: np.einsum("ij->i", d, out=np.zeros(3)),
-                 lambda: np.dot(d, d, out=np.zeros((3, 3))),
-                 lambda: np.outer(d, d, out=np.zeros((9, 9))),
-                 lambda: np.linalg.multi_dot([d, d], out=np.zeros((3, 3))),
-                 lambda: np.fft.fft(d, out=np.zeros((3, 3), complex)),
-                 lambda: np.polyval(np.poly1d([1.0, 2.0]), d)):
-        with pytest.raises(TypeError, match="dualdiff does not"):
-            call()
+    with pytest.raises(TypeError, match="dualdiff does not"):
+        np.polyval(np.poly1d([1.0, 2.0]), d)
+    calls = (lambda out: np.einsum("ij->i", d, out=out),
+             lambda out: np.dot(d, d, out=out),
+             lambda out: np.outer(d, d, out=out),
+             lambda out: np.linalg.multi_dot([d, d], out=out),
+             lambda out: np.fft.fft(d * (1 + 0j), out=out))
+    for call in calls:
+        expected = call(None)
+        with pytest.raises(TypeError, match="plain array"):  # it would drop the tangent
+            call(np.zeros(np.shape(expected.value), expected.dtype))
+        out = np.zeros_like(expected)
+        assert call(out) is out  # written in place, as NumPy's out=
+        np.testing.assert_array_equal(out.value, expected.value)
+        np.testing.assert_array_equal(out.tangent, expected.tangent)
 
 
 # --- products and einsum --------------------------------------------------------------------------

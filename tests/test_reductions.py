@@ -378,7 +378,6 @@ UNSUPPORTED = [
     (lambda x: np.std(x, mean=np.mean(x)), TypeError, "mean"),
     (lambda x: np.var(x * np.array(1j)), TypeError, "complex"),
     (lambda x: np.var(x, ddof=1, correction=1), ValueError, "correction"),
-    (lambda x: np.argmax(x, out=np.empty((), int)), TypeError, "out"),
     (lambda x: np.gradient(np.ones(4), x), TypeError, "spacing"),
     (lambda x: np.average(x, weights=x - x), ZeroDivisionError, "zero"),
     (lambda x: np.average(np.ones((2, 4)), weights=x), TypeError, "Axis must be specified"),
@@ -386,6 +385,21 @@ UNSUPPORTED = [
     (lambda x: np.diff(x, n=-1), ValueError, "non-negative"),
     (lambda x: np.sort(x, axis=1), np.exceptions.AxisError, "axis"),
 ]
+
+
+def test_out_receives_the_result_as_numpys():
+    x = Dual(np.array([0.5, 1.5, -2.0, 3.0]), np.ones(4))
+    index = np.empty((), int)
+    assert np.argmax(x, out=index) is index and index == 3  # a plain result, plain out
+    total = np.zeros_like(np.sum(x))
+    assert np.sum(x, out=total) is total
+    assert total.value == 3.0 and total.tangent == 4.0
+    clipped = np.clip(x, -1.0, 1.0, out=x)  # in place: computed first, then written
+    assert clipped is x
+    np.testing.assert_array_equal(x.value, [0.5, 1.0, -1.0, 1.0])
+    np.testing.assert_array_equal(x.tangent, [1.0, 0.0, 0.0, 0.0])
+    with pytest.raises(ValueError, match="shape"):
+        np.sum(x, axis=0, out=np.zeros_like(x))
 
 
 @pytest.mark.parametrize(("f", "error", "match"), UNSUPPORTED)
