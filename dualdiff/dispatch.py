@@ -32,6 +32,7 @@ from dualdiff.rules import (
     INTEGER_ARGUMENTS,
     MULTI_OUTPUT,
     NON_HOLOMORPHIC,
+    NOT_DIFFERENTIABLE,
     PLAIN_VALUED,
     UFUNC_RULES,
     UfuncRule,
@@ -315,6 +316,8 @@ def apply_unary(rule: UfuncRule, x: Dual) -> Dual:
     """Apply a one-argument rule to a dual number: ``f(x) + f'(x) * tangent * eps``."""
     value = x.value
     partial = rule.partials[0]
+    if partial is NOT_DIFFERENTIABLE:
+        raise _not_differentiable(rule, 0)
     evaluate = EVALUATE[rule.ufunc]
     complex_jvp = NON_HOLOMORPHIC.get(rule.ufunc)
     if complex_jvp is not None and _is_complex(value):  # |z|, conj(z): no complex slope
@@ -335,7 +338,32 @@ def apply_unary(rule: UfuncRule, x: Dual) -> Dual:
         slope = partial if type(partial) is float else partial(value, ans)
     if type(partial) is float and partial == 0.0:
         return make(ans, zero_tangent(ans, batch_shape(x)), x.tag)
-    return make(ans, _scaled(slope, x.tangent, (value, ans)), x.tag)
+    return make(ans, _match_precision(_scaled(slope, x.tangent, (value, ans)), ans), x.tag)
+
+
+def _not_differentiable(rule: UfuncRule, argument: int) -> TypeError:
+    """The error for a live operand in an argument the rule marks ``NOT_DIFFERENTIABLE``."""
+    from dualdiff.ufuncs import _qualified  # noqa: PLC0415 - ufuncs imports this module
+
+    ordinal = ("first", "second", "third")[argument] if argument < 3 else f"#{argument + 1}"
+    return TypeError(
+        f"{_qualified(rule.ufunc)} is not differentiable in its {ordinal} argument, which is "
+        "a Dual of the derivative being taken; pass a constant there (its .value)"
+    )
+
+
+def _match_precision(tangent: Any, ans: Any) -> Any:
+    """The tangent in the value's precision: a float64 partial must not widen a float32 value."""
+    dtype = getattr(ans, "dtype", None)
+    if (
+        dtype is None
+        or dtype.kind not in "fc"
+        or not isinstance(tangent, np.ndarray | np.generic)
+        or tangent.dtype.itemsize <= dtype.itemsize * (2 if tangent.dtype.kind > dtype.kind else 1)
+    ):
+        return tangent
+    target = np.result_type(dtype, np.complex64) if tangent.dtype.kind == "c" else dtype
+    return tangent.astype(target)
 
 
 def _is_complex(value: Any) -> bool:
@@ -381,6 +409,10 @@ def _binary(
         return rule.jvp(x, y, x_value, y_value, tag)
     evaluate = EVALUATE[rule.ufunc]
     partial_x, partial_y = rule.partials
+    if x is not None and partial_x is NOT_DIFFERENTIABLE:
+        raise _not_differentiable(rule, 0)
+    if y is not None and partial_y is NOT_DIFFERENTIABLE:
+        raise _not_differentiable(rule, 1)
     if type(x_value) in _NUMBERS and type(y_value) in _NUMBERS:
         try:
             ans = evaluate(x_value, y_value)
@@ -408,7 +440,7 @@ def _binary(
             tangent = _combine(partial_x, partial_y, x, y, x_value, y_value, ans, _ndim(ans))
     if tangent is None:
         return make(ans, zero_tangent(ans, batch), tag)
-    return make(ans, _fit(tangent, ans, batch), tag)
+    return make(ans, _fit(_match_precision(tangent, ans), ans, batch), tag)
 
 
 def _combine(
@@ -448,6 +480,8 @@ def _combine(
 
 def _constant_kind(partial: Any) -> str:
     """How a partial enters the product: 'one', 'zero', 'number', or 'call'."""
+    if partial is NOT_DIFFERENTIABLE:
+        return "zero"  # the general path, which raises for a live operand
     if type(partial) is not float:
         return "call"
     return "one" if partial == 1.0 else "zero" if partial == 0.0 else "number"
