@@ -19,6 +19,7 @@ infinite partial.
 from __future__ import annotations
 
 import cmath
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
@@ -343,11 +344,18 @@ def apply_unary(rule: UfuncRule, x: Dual) -> Dual:
 
 def _not_differentiable(rule: UfuncRule, argument: int) -> TypeError:
     """The error for a live operand in an argument the rule marks ``NOT_DIFFERENTIABLE``."""
-    from dualdiff.ufuncs import _qualified  # noqa: PLC0415 - ufuncs imports this module
-
+    name = rule.ufunc.__name__
+    special = sys.modules.get("scipy.special")
+    if getattr(np, name, None) is rule.ufunc:
+        name = f"numpy.{name}"
+    elif special is not None and (
+        getattr(special, name, None) is rule.ufunc
+        or getattr(getattr(special, "_ufuncs", None), name, None) is rule.ufunc
+    ):
+        name = f"scipy.special.{name.lstrip('_')}"  # _zeta is what scipy.special.zeta calls
     ordinal = ("first", "second", "third")[argument] if argument < 3 else f"#{argument + 1}"
     return TypeError(
-        f"{_qualified(rule.ufunc)} is not differentiable in its {ordinal} argument, which is "
+        f"{name} is not differentiable in its {ordinal} argument, which is "
         "a Dual of the derivative being taken; pass a constant there (its .value)"
     )
 
@@ -438,6 +446,33 @@ def _binary(
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             ans = evaluate(x_value, y_value)
             tangent = _combine(partial_x, partial_y, x, y, x_value, y_value, ans, _ndim(ans))
+    if tangent is None:
+        return make(ans, zero_tangent(ans, batch), tag)
+    return make(ans, _fit(_match_precision(tangent, ans), ans, batch), tag)
+
+
+def apply_nary(rule: UfuncRule, *inputs: Any) -> Dual:
+    """Apply a rule of three or more arguments (``scipy.special.betainc``).
+
+    The operands with the newest tag are live; older dual numbers and plain values are
+    constants.
+    """
+    tag = max(x.tag for x in inputs if type(x) is Dual)
+    live = [type(x) is Dual and x.tag == tag for x in inputs]
+    for argument, (on, partial) in enumerate(zip(live, rule.partials, strict=True)):
+        if on and partial is NOT_DIFFERENTIABLE:
+            raise _not_differentiable(rule, argument)
+    values = [x.value if on else _constant(x) for x, on in zip(inputs, live, strict=True)]
+    ans = EVALUATE[rule.ufunc](*values)
+    first = next(x for x, on in zip(inputs, live, strict=True) if on)
+    batch, out_ndim = batch_shape(first), _ndim(ans)
+    tangent = None
+    for x, on, partial in zip(inputs, live, rule.partials, strict=True):
+        if not on or (type(partial) is float and partial == 0.0):
+            continue
+        slope = partial if type(partial) is float else partial(*values, ans)
+        term = _scaled(slope, _lift(x, out_ndim) if out_ndim else x.tangent)
+        tangent = term if tangent is None else tangent + term
     if tangent is None:
         return make(ans, zero_tangent(ans, batch), tag)
     return make(ans, _fit(_match_precision(tangent, ans), ans, batch), tag)

@@ -510,7 +510,8 @@ def _as_tangent(tangent: Any, value: Any) -> Any:
     if type(value) is float and type(tangent) is complex:
         raise TypeError("a real Dual cannot have a complex tangent; make the value complex")
     dtype = getattr(value, "dtype", None)
-    if type(tangent) is Dual or not (dtype is not None or isinstance(tangent, np.ndarray | np.generic)):
+    plain = isinstance(tangent, np.ndarray | np.generic)
+    if type(tangent) is Dual or (dtype is None and not plain):
         return tangent
     if dtype is None:  # a Python float or complex value: float64 precision
         dtype = np.dtype(np.complex128 if type(value) is complex else np.float64)

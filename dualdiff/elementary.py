@@ -202,6 +202,8 @@ def evaluator(ufunc: np.ufunc) -> Callable[..., Any]:
     """
     real = REAL_KERNELS.get(ufunc) or _returning_python_numbers(ufunc)
     complex_ = COMPLEX_KERNELS.get(ufunc, ufunc)
+    if ufunc.nin > 2:  # (scipy.special.betainc) no kernels: the ufunc, Python numbers kept
+        return _returning_python_numbers(ufunc)
     if ufunc.nin == 1:
 
         def evaluate_unary(x: Any) -> Any:

@@ -104,27 +104,19 @@ def _power_dx(x: Any, y: Any, ans: Any) -> Any:
     # y * x**(y - 1), taken as 0 where y == 0: x**0 is flat even at x == 0 (not 0 * inf).
     # Where x**y is a normal number it is y * (x**y / x): y - 1 rounds for |y| < 1/2 (an
     # error of |log x| ulps), and x**(y - 1) overflows for tiny y where the slope does not.
-    if type(x) is float and type(y) in (int, float):  # x**2 is common: no NumPy calls
-        if y == 0:
-            return 0.0
-        if y == 2:
-            return 2.0 * x
-        if x != 0 and _NORMAL <= abs(ans) <= _HUGE:
-            return (y * ans) / x if abs(y) <= 1 else y * (ans / x)
-        return y * power(x, y - 1)
     if _is_scalar(y) and _is_scalar(x):
         if y == 0:
-            return 0.0 * x
+            return x * 0.0 if hasattr(x, "tangent") else 0.0
+        if y == 2:  # x**2 is common: exact, and no NumPy call
+            return 2.0 * x
         if strip(x) != 0 and _NORMAL <= abs(strip(ans)) <= _HUGE:
             return (y * ans) / x if abs(strip(y)) <= 1 else y * (ans / x)
         return y * power(x, y - 1)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        plain_ans, plain_x = np.abs(strip(ans)), strip(x)
+        plain_ans, plain_x = abs(strip(ans)), strip(x)
         ratio = (plain_x != 0) & (plain_ans >= _NORMAL) & (plain_ans <= _HUGE)
-        small_y = np.abs(strip(y)) <= 1
-        quotient = _where(small_y, (y * ans) / x, y * (ans / x))
-        general = y * power(x, y - 1)
-        return _where(y == 0, 0.0, _where(ratio, quotient, general))
+        quotient = _where(abs(strip(y)) <= 1, (y * ans) / x, y * (ans / x))
+        return _where(y == 0, 0.0, _where(ratio, quotient, y * power(x, y - 1)))
 
 
 _NORMAL = 2.2250738585072014e-308
@@ -200,9 +192,11 @@ def _fmin_dy(x: Any, y: Any, ans: Any) -> Any:
 
 def _piecewise(condition: Any, x: Any, when_true: Callable[[Any], Any],
                when_false: Callable[[Any], Any], safe: float) -> Any:
-    """``when_true(x)`` where ``condition`` holds, else ``when_false(x)``; each form is
-    evaluated only where it is chosen (on arrays, elsewhere at the harmless point ``safe``),
-    so a form's overflow or invalid value where it is not used raises no warning."""
+    """``when_true(x)`` where ``condition`` holds, else ``when_false(x)``.
+
+    Each form is evaluated only where it is chosen (on arrays, elsewhere at the harmless
+    point ``safe``), so a form's overflow where it is not used raises no warning.
+    """
     if isinstance(condition, bool | np.bool_):
         return when_true(x) if condition else when_false(x)
     return np.where(condition, when_true(np.where(condition, x, safe)),
@@ -306,6 +300,17 @@ ABOVE_ONE = (1.0001, 1.5, 7.0, 1e5)
 PAIRS = ((-2.5, 0.7), (1.3, -0.4), (1e-6, 3.0), (4.0, 4.5), (60.0, -0.01), (-3.0, -2.0))
 POSITIVE_BASE = ((0.5, 2.5), (2.0, -1.3), (7.0, 0.3), (1e-3, 2.0), (3.0, 3.0), (1.5, -0.5))
 RATIOS = ((7.3, 2.1), (-7.3, 2.1), (5.5, -1.7), (0.3, 0.7), (-0.9, -0.4))
+
+
+def differentiable_arguments(rule: UfuncRule) -> tuple[int, ...]:
+    """The positions of the arguments a row differentiates (all but ``NOT_DIFFERENTIABLE``).
+
+    Examples
+    --------
+    >>> differentiable_arguments(INTEGER_ARGUMENTS[0])  # ldexp(x, e): x only
+    (0,)
+    """
+    return tuple(i for i, p in enumerate(rule.partials) if p is not NOT_DIFFERENTIABLE)
 
 
 def unary(

@@ -26,7 +26,7 @@ import numpy as np
 from dualdiff.dispatch import make, register_ufunc
 from dualdiff.dual import Dual
 from dualdiff.elementary import exp, log, sign, strip
-from dualdiff.rules import POSITIVE, UfuncRule, binary, unary
+from dualdiff.rules import NOT_DIFFERENTIABLE, POSITIVE, UfuncRule, binary, unary
 
 try:
     import scipy.special as sc
@@ -37,6 +37,9 @@ TWO_OVER_SQRT_PI = 2 / math.sqrt(math.pi)
 SQRT_PI_OVER_2 = math.sqrt(math.pi) / 2
 INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
 SQRT_2PI = math.sqrt(2 * math.pi)
+SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
+INV_SQRT2 = 1 / math.sqrt(2)
+ND = NOT_DIFFERENTIABLE
 
 
 def polygamma(n: int, x: Any) -> Any:
@@ -85,6 +88,106 @@ def _ratio(x: Any, y: Any) -> Any:
         return _where((x == 0) & (y == 0), 0 * x, x / y)
 
 
+# --- accurate forms ---------------------------------------------------------------------------
+# A slope exp(-x**2) loses |x**2| * eps to the rounding of x * x (250 ulps at x = 26), and
+# exp(ans**2) of an inverse function is as sensitive to the rounding of ans.  The forms below
+# carry x**2 exactly, or replace exp(ans**2) by a ratio of slowly varying functions.
+
+_SPLIT = 134217729.0  # 2**27 + 1: Veltkamp's splitting of a double into two 26-bit halves
+
+
+def _exp_minus_square(x: Any, scale: float = 1.0) -> Any:
+    """``exp(-scale * x**2)`` with ``x**2`` carried exactly (``scale`` a power of two)."""
+    small = abs(strip(x)) < 40.0  # beyond, exp(-x**2 / 2) < 1e-347: 0
+    if isinstance(small, bool | np.bool_) and not small:
+        return exp(-40.0 * scale * abs(x))  # 0 (underflows), and no overflow of x * x
+    t = _where(small, x, 0.0)
+    c = _SPLIT * t
+    high = c - (c - t)
+    low = t - high
+    square = t * t
+    error = ((high * high - square) + 2 * high * low) + low * low  # t*t + error == t**2
+    accurate = exp(-scale * square) * (1 - scale * error)
+    return _where(small, accurate, exp(-40.0 * scale * abs(x)))
+
+
+def _log_ndtr_dx(x: Any, ans: Any) -> Any:
+    # pdf / cdf.  For x < 0 it is sqrt(2/pi) / erfcx(-x / sqrt 2): exp(-x**2 / 2 - ans)
+    # cancels (250 ulps at x = -30) and the cdf underflows below x = -38.
+    negative = strip(x) < 0
+    left = lambda t: SQRT_2_OVER_PI / sc.erfcx(-t * INV_SQRT2)  # noqa: E731
+    right = lambda t: INV_SQRT_2PI * _exp_minus_square(t, 0.5) / sc.ndtr(t)  # noqa: E731
+    if isinstance(negative, bool | np.bool_):
+        return left(x) if negative else right(x)
+    return np.where(negative, left(np.where(negative, x, -1.0)), right(np.where(negative, 1.0, x)))
+
+
+def _inverse_slope(ans: Any, tail: Any, scale: float) -> Any:
+    # The slope of an inverse of an erfc-like function at y = ans is proportional to
+    # exp(scale y**2).  For |y| >= 1 that is erfcx(|y| sqrt(scale)) / tail, tail =
+    # erfc(|y| sqrt(scale)), which is exact in x (x, 1 - x or 2 - x): no exponential of the
+    # rounded ans, whose error it would multiply by 2 scale y**2.  For |y| < 1 the exponential
+    # is as accurate, and smooth where |y| is not (so second derivatives stay right).
+    # Where ans is infinite (an endpoint) the slope is infinite.
+    plain = abs(strip(ans))
+    near = plain < 1
+    if isinstance(near, bool | np.bool_):
+        if near:
+            return exp(scale * ans * ans)
+        return sc.erfcx(abs(ans) * math.sqrt(scale)) / tail if plain != math.inf else math.inf
+    centre = _where(near, ans, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        far = _where(plain == math.inf, math.inf, sc.erfcx(abs(ans) * math.sqrt(scale)) / tail)
+    return _where(near, exp(scale * centre * centre), far)
+
+
+def _erfinv_dx(x: Any, ans: Any) -> Any:
+    # sqrt(pi)/2 exp(ans**2), with erfc(|ans|) == 1 - |x|
+    return SQRT_PI_OVER_2 * _inverse_slope(ans, 1 - abs(x), 1.0)
+
+
+def _erfcinv_dx(x: Any, ans: Any) -> Any:
+    # -sqrt(pi)/2 exp(ans**2), with erfc(|ans|) == x below 1 and 2 - x above (both exact)
+    return -SQRT_PI_OVER_2 * _inverse_slope(ans, _where(strip(x) <= 1, x, 2 - x), 1.0)
+
+
+def _ndtri_dx(x: Any, ans: Any) -> Any:
+    # sqrt(2 pi) exp(ans**2 / 2), with erfc(|ans| / sqrt 2) == 2 min(x, 1 - x)
+    return SQRT_2PI * _inverse_slope(ans, 2 * _where(strip(x) <= 0.5, x, 1 - x), 0.5)
+
+
+def _erfcx_dx(x: Any, ans: Any) -> Any:
+    # 2x erfcx(x) - 2/sqrt(pi) cancels as 2 x**2 ulps for large x; there the Laplace continued
+    # fraction sqrt(pi) erfcx(x) = 1 / (x + t), t = (1/2) / (x + 1 / (x + (3/2) / (x + ...)))
+    # gives it as -2/sqrt(pi) t / (x + t), a sum of positive terms.
+    far = strip(x) > 2.0
+    if isinstance(far, bool | np.bool_) and not far:
+        return 2 * x * ans - TWO_OVER_SQRT_PI
+    t = _where(far, x, 3.0)
+    tail = 0.0 * t
+    for k in range(_ERFCX_TERMS, 0, -1):
+        tail = (k / 2) / (t + tail)
+    fraction = -TWO_OVER_SQRT_PI * tail / (t + tail)
+    return _where(far, fraction, 2 * x * ans - TWO_OVER_SQRT_PI)
+
+
+_ERFCX_TERMS = 80  # enough for 1e-17 at x = 2; more terms cost little
+
+
+def _expit_dx(x: Any, ans: Any) -> Any:
+    # expit(x) expit(-x): ans * (1 - ans) cancels as ans -> 1 (0 at x = 40, true 4.2e-18).
+    return ans * sc.expit(-x)
+
+
+def _lambertw_dz(z: Any, k: Any, tol: Any, ans: Any) -> Any:
+    # W' = W / (z (1 + W)), with the limit 1 at z == 0 (W(0) == 0 on the principal branch).
+    at_zero = strip(z) == 0
+    if isinstance(at_zero, bool | np.bool_):
+        return 1.0 + 0.0 * ans if at_zero else ans / (z * (1 + ans))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _where(at_zero, 1.0 + 0.0 * ans, ans / (z * (1 + ans)))
+
+
 # Test domains: points well inside each function's domain.
 WIDE = (-2.5, -0.3, 1e-6, 0.7, 3.0)
 TAILS = (-40.0, -2.5, 0.0, 0.7, 3.0, 40.0)
@@ -98,6 +201,12 @@ BESSEL_Y = (0.02, 0.8, 3.1, 7.3, 40.0)
 POSITIVE_PAIRS = ((0.5, 2.5), (2.0, 1.3), (7.0, 0.3), (1e-3, 2.0), (3.0, 3.0), (1.5, 0.5))
 XLOGY = ((0.7, 2.5), (-1.3, 0.4), (2.0, 1e-3), (0.0, 2.0), (5.0, 60.0))
 XLOG1PY = ((0.7, 2.5), (-1.3, -0.6), (2.0, 1e-3), (0.0, 2.0), (5.0, 60.0))
+ORDER_AND_X = ((0.0, 0.7), (1.0, 3.1), (2.5, 0.4), (-0.5, 1.9), (3.0, 12.0))
+SHAPE_AND_X = ((0.5, 0.3), (1.0, 2.0), (2.5, 0.7), (7.0, 5.5), (30.0, 28.0))
+ZETA = ((2.0, 1.0), (3.5, 0.4), (1.5, 2.5), (6.0, 12.0))
+BETAINC = ((0.5, 2.5, 0.3), (2.0, 1.0, 0.7), (3.0, 4.0, 0.01), (1.0, 1.0, 0.5), (7.5, 0.8, 0.9))
+LAMBERTW = ((-0.3, 0, 1e-8), (1e-3, 0, 1e-8), (0.4, 0, 1e-8), (2.5, 0, 1e-8), (80.0, 0, 1e-8))
+ERFCX = (-3.0, -0.4, 0.0, 0.7, 1.9, 2.5, 9.0, 200.0)
 
 
 def _rules() -> tuple[UfuncRule, ...]:
@@ -107,15 +216,17 @@ def _rules() -> tuple[UfuncRule, ...]:
     # fmt: off
     return (
         # --- error function and the normal distribution ----------------------------------
-        unary(sc.erf,       lambda x, ans: TWO_OVER_SQRT_PI * exp(-x * x),      WIDE),
-        unary(sc.erfc,      lambda x, ans: -TWO_OVER_SQRT_PI * exp(-x * x),     (*WIDE, 9.0)),
-        unary(sc.erfinv,    lambda x, ans: SQRT_PI_OVER_2 * exp(ans * ans),      OPEN_UNIT),
-        unary(sc.erfcinv,   lambda x, ans: -SQRT_PI_OVER_2 * exp(ans * ans),     HALF_TO_TWO),
-        unary(sc.ndtr,      lambda x, ans: INV_SQRT_2PI * exp(-x * x / 2),       NORMAL[1:-1]),
-        unary(sc.log_ndtr,  lambda x, ans: INV_SQRT_2PI * exp(-x * x / 2 - ans), NORMAL),
-        unary(sc.ndtri,     lambda x, ans: SQRT_2PI * exp(ans * ans / 2),        UNIT),
-        # --- logistic ---------------------------------------------------------------------
-        unary(sc.expit,     lambda x, ans: ans * (1 - ans),                      TAILS),
+        unary(sc.erf,       lambda x, ans: TWO_OVER_SQRT_PI * _exp_minus_square(x),  WIDE),
+        unary(sc.erfc,      lambda x, ans: -TWO_OVER_SQRT_PI * _exp_minus_square(x), (*WIDE, 9.0)),
+        unary(sc.erfcx,     _erfcx_dx,                                           ERFCX),
+        unary(sc.erfinv,    _erfinv_dx,                                          OPEN_UNIT),
+        unary(sc.erfcinv,   _erfcinv_dx,                                         HALF_TO_TWO),
+        unary(sc.ndtr,      lambda x, ans: INV_SQRT_2PI * _exp_minus_square(x, 0.5), NORMAL[1:-1]),
+        unary(sc.log_ndtr,  _log_ndtr_dx,                                        NORMAL),
+        unary(sc.ndtri,     _ndtri_dx,                                           UNIT),
+        # --- exponential and logistic -----------------------------------------------------
+        unary(sc.expm1,     lambda x, ans: exp(x),                               WIDE),  # not ans+1
+        unary(sc.expit,     _expit_dx,                                           TAILS),
         unary(sc.logit,     lambda x, ans: 1 / (x * (1 - x)),                    UNIT),
         unary(sc.log_expit, lambda x, ans: sc.expit(-x),                         TAILS),
         # --- gamma and beta functions -----------------------------------------------------
@@ -128,6 +239,18 @@ def _rules() -> tuple[UfuncRule, ...]:
                                                                                  POSITIVE_PAIRS),
         binary(sc.betaln,   (lambda a, b, ans: digamma(a) - digamma(a + b),
                              lambda a, b, ans: digamma(b) - digamma(a + b)),     POSITIVE_PAIRS),
+        # --- incomplete gamma and beta: in x only (the shapes have no closed-form slope) ---
+        binary(sc.gammainc, (ND, lambda a, x, ans: exp(sc.xlogy(a - 1, x) - x - sc.gammaln(a))),
+                                                                                 SHAPE_AND_X),
+        binary(sc.gammaincc, (ND, lambda a, x, ans: -exp(sc.xlogy(a - 1, x) - x - sc.gammaln(a))),
+                                                                                 SHAPE_AND_X),
+        UfuncRule(sc.betainc, (ND, ND, lambda a, b, x, ans: exp(sc.xlogy(a - 1, x)
+                                                               + sc.xlog1py(b - 1, -x)
+                                                               - sc.betaln(a, b))), BETAINC),
+        # --- Hurwitz zeta(x, q): in q only (d/dx has no closed form) ----------------------
+        binary(sc._ufuncs._zeta, (ND, lambda x, q, ans: -x * sc.zeta(x + 1, q)),  ZETA),
+        # --- Lambert W (complex output; z real or complex, branch k and tolerance fixed) --
+        UfuncRule(sc._ufuncs._lambertw, (_lambertw_dz, ND, ND),                  LAMBERTW),
         # --- x log y and entropies: flat in y where x == 0 --------------------------------
         binary(sc.xlogy,    (lambda x, y, ans: log(y),
                              lambda x, y, ans: _ratio(x, y)),                    XLOGY),
@@ -149,6 +272,13 @@ def _rules() -> tuple[UfuncRule, ...]:
         unary(sc.j1,        lambda x, ans: sc.j0(x) - _over_x(ans, x, J1_SERIES),  BESSEL),
         unary(sc.y0,        lambda x, ans: -sc.y1(x),                            BESSEL_Y),
         unary(sc.y1,        lambda x, ans: sc.y0(x) - ans / x,                   BESSEL_Y),
+        # --- Bessel functions of any order v, in x (the order is not differentiable) ------
+        binary(sc.jv,       (ND, lambda v, x, ans: (sc.jv(v - 1, x) - sc.jv(v + 1, x)) / 2),
+                                                                                 ORDER_AND_X),
+        binary(sc.iv,       (ND, lambda v, x, ans: (sc.iv(v - 1, x) + sc.iv(v + 1, x)) / 2),
+                                                                                 ORDER_AND_X),
+        binary(sc.kv,       (ND, lambda v, x, ans: -(sc.kv(v - 1, x) + sc.kv(v + 1, x)) / 2),
+                                                                                 ORDER_AND_X),
     )
     # fmt: on
 
@@ -167,6 +297,16 @@ def _twins() -> dict[Any, Any]:
     return {
         sc.erf:       lambda sp, x: sp.erf(x),
         sc.erfc:      lambda sp, x: sp.erfc(x),
+        sc.erfcx:     lambda sp, x: sp.exp(x**2) * sp.erfc(x),
+        sc.expm1:     lambda sp, x: sp.exp(x) - 1,
+        sc.gammainc:  lambda sp, a, x: sp.lowergamma(a, x) / sp.gamma(a),
+        sc.gammaincc: lambda sp, a, x: sp.uppergamma(a, x) / sp.gamma(a),
+        sc.betainc:   lambda sp, a, b, x: sp.betainc_regularized(a, b, 0, x),
+        sc._ufuncs._zeta: lambda sp, x, q: sp.zeta(x, q),
+        sc._ufuncs._lambertw: lambda sp, z, k, tol: sp.LambertW(z),
+        sc.jv:        lambda sp, v, x: sp.besselj(v, x),
+        sc.iv:        lambda sp, v, x: sp.besseli(v, x),
+        sc.kv:        lambda sp, v, x: sp.besselk(v, x),
         sc.erfinv:    lambda sp, x: sp.erfinv(x),
         sc.erfcinv:   lambda sp, x: sp.erfinv(1 - x),  # mpmath has no erfcinv
         sc.ndtr:      lambda sp, x: (1 + sp.erf(x / sp.sqrt(2))) / 2,
