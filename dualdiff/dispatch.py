@@ -463,6 +463,15 @@ def apply_nary(rule: UfuncRule, *inputs: Any) -> Dual:
         if on and partial is NOT_DIFFERENTIABLE:
             raise _not_differentiable(rule, argument)
     values = [x.value if on else _constant(x) for x, on in zip(inputs, live, strict=True)]
+    try:
+        return _nary(rule, inputs, live, values, tag)
+    except SCALAR_ERRORS:  # a math kernel in a partial met a Python float outside its domain
+        values = [_to_float64(v) if type(v) in _NUMBERS else v for v in values]
+        result = _nary(rule, inputs, live, values, tag)
+        return make(_python_scalar(result.value), _python_scalar(result.tangent), tag)
+
+
+def _nary(rule: UfuncRule, inputs: Any, live: list[bool], values: list[Any], tag: int) -> Dual:
     ans = EVALUATE[rule.ufunc](*values)
     first = next(x for x, on in zip(inputs, live, strict=True) if on)
     batch, out_ndim = batch_shape(first), _ndim(ans)

@@ -29,17 +29,16 @@ from dualdiff.elementary import (
     cosh,
     exp,
     exp2,
-    floor,
     hypot,
     ldexp,
     log,
     power,
+    rint,
     sign,
     sin,
     sinh,
     sqrt,
     strip,
-    trunc,
 )
 
 
@@ -149,6 +148,24 @@ def _divide_or_zero(numerator: Any, denominator: Any) -> Any:
         return _where(denominator == 0, 0.0, numerator / denominator)
 
 
+def _quotient(x: Any, y: Any, ans: Any) -> Any:
+    # -q for x == q y + ans (remainder, fmod), q an integer.  Not floor(x / y): x / y rounds
+    # (-30 / 0.3 is -100.0, and remainder(-30, 0.3) is -30 + 101 * 0.3).  (x - ans) / y is
+    # within an ulp of the integer q, so rint recovers it.
+    return -rint((x - ans) / y)
+
+
+def _hypot_share(x: Any, y: Any, ans: Any) -> Any:
+    # x / hypot(x, y), 0 at the origin; where the hypotenuse is subnormal (it has lost bits)
+    # both legs are scaled by 2**600 first (exact).
+    tiny = abs(strip(ans)) < 1e-290
+    if isinstance(tiny, bool | np.bool_) and not tiny:
+        return _divide_or_zero(x, ans)
+    scaled_x, scaled_y = _where(tiny, x, 0.0) * 2.0**600, _where(tiny, y, 0.0) * 2.0**600
+    scaled = _divide_or_zero(scaled_x, hypot(scaled_x, scaled_y))
+    return scaled if isinstance(tiny, bool | np.bool_) else _where(tiny, scaled, _divide_or_zero(x, ans))
+
+
 def _share_of_first(first_wins: Any, tie: Any) -> Any:
     # maximum/minimum: the selected argument gets the whole slope; a tie splits it evenly.
     return _where(first_wins, 1.0, _where(tie, 0.5, 0.0))
@@ -220,7 +237,8 @@ def _tanh_dx(x: Any, ans: Any) -> Any:
     small = abs(strip(x)) < 0.5
     if (isinstance(small, bool | np.bool_) and small) or _is_complex(x):
         return 1 - ans * ans  # exact enough where tanh is small; holomorphic for complex z
-    e = exp(-2 * abs(x))
+    a = abs(x)
+    e = exp(-2 * _where(strip(a) > 400, 400.0, a))  # beyond 400, 0 (and -2|x| overflows)
     return _where(small, 1 - ans * ans, 4 * e / ((1 + e) * (1 + e)))
 
 
@@ -371,8 +389,8 @@ UFUNC_RULES: tuple[UfuncRule, ...] = (
     unary(np.arccos,     lambda x, ans: -1 / sqrt(_one_minus_square(x)), OPEN_UNIT, "acos"),
     unary(np.arctan,     _arctan_dx,                                  REAL,      "atan"),
     binary(np.arctan2,   (_arctan2_dy, _arctan2_dx),                  PAIRS,     "atan2"),
-    binary(np.hypot,     (lambda x, y, ans: _divide_or_zero(x, ans),
-                          lambda x, y, ans: _divide_or_zero(y, ans)), PAIRS,     lambda sp, x, y: sp.sqrt(x**2 + y**2)),
+    binary(np.hypot,     (_hypot_share,
+                          lambda x, y, ans: _hypot_share(y, x, ans)), PAIRS,     lambda sp, x, y: sp.sqrt(x**2 + y**2)),
     # --- hyperbolic ---------------------------------------------------------------------------
     unary(np.sinh,       lambda x, ans: cosh(x),                      REAL,      "sinh"),
     unary(np.cosh,       lambda x, ans: sinh(x),                      REAL,      "cosh"),
@@ -388,8 +406,8 @@ UFUNC_RULES: tuple[UfuncRule, ...] = (
     binary(np.fmax,      (_fmax_dx, _fmax_dy),                        PAIRS,     "Max"),
     binary(np.fmin,      (_fmin_dx, _fmin_dy),                        PAIRS,     "Min"),
     binary(np.copysign,  (lambda x, y, ans: sign(x) * sign(ans), ZERO), RATIOS,  lambda sp, x, y: sp.Abs(x) * sp.sign(y)),
-    binary(np.remainder, (1.0, lambda x, y, ans: -floor(x / y)),      RATIOS,    "Mod"),
-    binary(np.fmod,      (1.0, lambda x, y, ans: -trunc(x / y)),   RATIOS,    lambda sp, x, y: x - y * sp.sign(x / y) * sp.floor(sp.Abs(x / y))),
+    binary(np.remainder, (1.0, _quotient),                            RATIOS,    "Mod"),
+    binary(np.fmod,      (1.0, _quotient),                            RATIOS,    lambda sp, x, y: x - y * sp.sign(x / y) * sp.floor(sp.Abs(x / y))),
     # --- piecewise constant: zero slope everywhere, jumps included ------------------------------
     unary(np.sign,       ZERO,                                        NONZERO,   "sign"),
     unary(np.floor,      ZERO,                                        NON_INTEGER, "floor"),

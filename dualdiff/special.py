@@ -25,7 +25,7 @@ import numpy as np
 
 from dualdiff.dispatch import make, register_ufunc
 from dualdiff.dual import Dual
-from dualdiff.elementary import exp, log, sign, strip
+from dualdiff.elementary import exp, log, power, sign, sqrt, strip
 from dualdiff.rules import NOT_DIFFERENTIABLE, POSITIVE, UfuncRule, binary, unary
 
 try:
@@ -72,11 +72,14 @@ J1_SERIES = (1 / 2, -1 / 16, 1 / 384)
 def _over_x(numerator: Any, x: Any, series: tuple[float, float, float], scale: Any = 1.0) -> Any:
     # numerator / x for numerator = i1(x) or j1(x) (times scale): near 0, where the quotient
     # and its own slopes cancel, its Taylor series c0 + c1 x**2 + c2 x**4 (error < 1e-22).
-    x2 = x * x
-    near_zero = scale * (series[0] + x2 * (series[1] + x2 * series[2]))
     small = np.abs(strip(x)) < 1e-3
+    if isinstance(small, bool | np.bool_) and not small:
+        return numerator / x
+    t = _where(small, x, 0.0)
+    x2 = t * t
+    near_zero = scale * (series[0] + x2 * (series[1] + x2 * series[2]))
     if isinstance(small, bool | np.bool_):
-        return near_zero if small else numerator / x
+        return near_zero
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(small, near_zero, numerator / x)
 
@@ -100,7 +103,7 @@ def _exp_minus_square(x: Any, scale: float = 1.0) -> Any:
     """``exp(-scale * x**2)`` with ``x**2`` carried exactly (``scale`` a power of two)."""
     small = abs(strip(x)) < 40.0  # beyond, exp(-x**2 / 2) < 1e-347: 0
     if isinstance(small, bool | np.bool_) and not small:
-        return exp(-40.0 * scale * abs(x))  # 0 (underflows), and no overflow of x * x
+        return 0.0  # and no overflow of x * x
     t = _where(small, x, 0.0)
     c = _SPLIT * t
     high = c - (c - t)
@@ -108,7 +111,7 @@ def _exp_minus_square(x: Any, scale: float = 1.0) -> Any:
     square = t * t
     error = ((high * high - square) + 2 * high * low) + low * low  # t*t + error == t**2
     accurate = exp(-scale * square) * (1 - scale * error)
-    return _where(small, accurate, exp(-40.0 * scale * abs(x)))
+    return _where(small, accurate, 0.0)
 
 
 def _log_ndtr_dx(x: Any, ans: Any) -> Any:
@@ -160,18 +163,73 @@ def _erfcx_dx(x: Any, ans: Any) -> Any:
     # 2x erfcx(x) - 2/sqrt(pi) cancels as 2 x**2 ulps for large x; there the Laplace continued
     # fraction sqrt(pi) erfcx(x) = 1 / (x + t), t = (1/2) / (x + 1 / (x + (3/2) / (x + ...)))
     # gives it as -2/sqrt(pi) t / (x + t), a sum of positive terms.
-    far = strip(x) > 2.0
+    plain = strip(x)
+    far = plain > 1.0
     if isinstance(far, bool | np.bool_) and not far:
         return 2 * x * ans - TWO_OVER_SQRT_PI
     t = _where(far, x, 3.0)
+    terms = 80 if np.all(np.where(far, plain, 3.0) >= 2) else 320  # 1e-16 from x = 2 (or 1)
     tail = 0.0 * t
-    for k in range(_ERFCX_TERMS, 0, -1):
+    for k in range(terms, 0, -1):
         tail = (k / 2) / (t + tail)
     fraction = -TWO_OVER_SQRT_PI * tail / (t + tail)
     return _where(far, fraction, 2 * x * ans - TWO_OVER_SQRT_PI)
 
 
-_ERFCX_TERMS = 80  # enough for 1e-17 at x = 2; more terms cost little
+def _asymptotic_coefficients(order: int, terms: int) -> tuple[float, ...]:
+    # e^-x I_order(x) ~ (2 pi x)**-1/2 sum_k c_k x**-k, c_k = (-1)**k prod_j (4 n**2 - (2j-1)**2)
+    # / (k! 8**k): Hankel's expansion.
+    coefficients, c = [], 1.0
+    for k in range(terms):
+        coefficients.append(c)
+        c *= -(4 * order**2 - (2 * k + 1) ** 2) / ((k + 1) * 8)
+    return tuple(coefficients)
+
+
+_I_TERMS = 48  # the expansion's smallest term near k = 2x is below 1e-17 from x = 20
+_I1_MINUS_I0 = tuple(
+    a - b
+    for a, b in zip(_asymptotic_coefficients(1, _I_TERMS), _asymptotic_coefficients(0, _I_TERMS),
+                    strict=True)
+)[1:]  # the k = 0 terms (both 1) cancel exactly
+
+
+def _i1e_minus_i0e(x: Any) -> Any:
+    """``i1e(x) - i0e(x)`` for ``x >= 20``, from Hankel's expansion: no cancellation."""
+    inverse = 1 / x
+    total = 0.0 * inverse
+    for c in reversed(_I1_MINUS_I0):
+        total = (total + c) * inverse
+    return total / (SQRT_2PI * sqrt(x))  # not sqrt(2 pi x): it overflows at 1e308
+
+
+def _i0e_dx(x: Any, ans: Any) -> Any:
+    # i1e - sign(x) i0e cancels to |x| ulps for large |x| (0 from 1e20, true 2e-31); there
+    # it is sign(x) (i1e - i0e)(|x|), summed from Hankel's expansion.
+    far = abs(strip(x)) >= 20
+    if isinstance(far, bool | np.bool_) and not far:
+        return sc.i1e(x) - sign(x) * ans
+    a = abs(_where(far, x, 20.0))
+    return _where(far, sign(x) * _i1e_minus_i0e(a), sc.i1e(x) - sign(x) * ans)
+
+
+def _i1e_dx(x: Any, ans: Any) -> Any:
+    # i0e - sign(x) i1e - i1e / x, even in x; for |x| >= 20, -(i1e - i0e)(|x|) - i1e(|x|)/|x|.
+    far = abs(strip(x)) >= 20
+    near = lambda t: (sc.i0e(t) - sign(t) * ans  # noqa: E731
+                      - _over_x(ans, t, I1_SERIES, exp(-abs(t))))
+    if isinstance(far, bool | np.bool_) and not far:
+        return near(x)
+    a = abs(_where(far, x, 20.0))
+    return _where(far, -_i1e_minus_i0e(a) - sc.i1e(a) / a, near(x))
+
+
+def _j0_dx(x: Any, ans: Any) -> Any:
+    # -j1(x); below 1e-150 it is -x/2 (to 1e-300 relative): SciPy's j1 loses 50 ulps there.
+    tiny = abs(strip(x)) < 1e-150
+    if isinstance(tiny, bool | np.bool_):
+        return -0.5 * x if tiny else -sc.j1(x)
+    return _where(tiny, -0.5 * x, -sc.j1(x))
 
 
 def _expit_dx(x: Any, ans: Any) -> Any:
@@ -180,12 +238,58 @@ def _expit_dx(x: Any, ans: Any) -> Any:
 
 
 def _lambertw_dz(z: Any, k: Any, tol: Any, ans: Any) -> Any:
-    # W' = W / (z (1 + W)), with the limit 1 at z == 0 (W(0) == 0 on the principal branch).
-    at_zero = strip(z) == 0
-    if isinstance(at_zero, bool | np.bool_):
-        return 1.0 + 0.0 * ans if at_zero else ans / (z * (1 + ans))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return _where(at_zero, 1.0 + 0.0 * ans, ans / (z * (1 + ans)))
+    # W' = W / (z (1 + W)) = exp(-W) / (1 + W), since z / W = exp(W).  The exponential form
+    # near z == 0 (no 0 / 0, no quotient of subnormals); the quotient for |W| >= 1, where
+    # exp(-W) would carry W's rounding times |W|.
+    near = abs(strip(ans)) < 1
+    if isinstance(near, bool | np.bool_):
+        return exp(-ans) / (1 + ans) if near else (ans / z) / (1 + ans)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        centre = _where(near, ans, 0.0)
+        return _where(near, exp(-centre) / (1 + centre), (ans / z) / (1 + ans))
+
+
+def _log_ratio(x: Any, y: Any) -> Any:
+    # log(x / y), but log(x) - log(y) where x / y leaves the normal range (rounds or overflows)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
+        ratio = x / y
+        plain = abs(strip(ratio))
+        normal = (plain >= 2.2250738585072014e-308) & (plain <= 1.7976931348623157e308)
+        if isinstance(normal, bool | np.bool_):
+            return log(ratio) if normal else log(x) - log(y)
+        return _where(normal, log(_where(normal, ratio, 1.0)), log(x) - log(y))
+
+
+def _power_series_density(x: Any, a: Any, scale: Any, fallback: Any) -> Any:
+    # x**(a - 1) * scale as a power (exact to an ulp), not exp((a - 1) log x + ...), whose
+    # exponent's rounding error (|(a - 1) log x| * eps) would be the slope's relative error.
+    # For a < 1/2, x**a / x: a - 1 rounds there.  Where that form over- or underflows
+    # (huge x or a), ``fallback()``, the exponential form.  ``scale(term)`` completes it.
+    with np.errstate(all="ignore"):
+        small_a = strip(a) < 0.5
+        term = _where(small_a, power(x, a) / x, power(x, _where(small_a, 1.0, a) - 1))
+        factored = scale(term)
+        plain = abs(strip(factored))
+        usable = (plain >= 2.2250738585072014e-308) & (plain <= 1.7976931348623157e308)
+    if isinstance(usable, bool | np.bool_):
+        return factored if usable else fallback()
+    return _where(usable, factored, fallback())
+
+
+def _gammainc_dx(a: Any, x: Any, ans: Any) -> Any:
+    # x**(a - 1) exp(-x) / gamma(a), with exp(-x) as two factors exp(-x/2): one would be
+    # subnormal (and have lost bits) from x = 708
+    half = exp(-x / 2)
+    return _power_series_density(
+        x, a, lambda term: term * half / sc.gamma(a) * half,
+        lambda: exp(sc.xlogy(a - 1, x) - x - sc.gammaln(a)))
+
+
+def _betainc_dx(a: Any, b: Any, x: Any, ans: Any) -> Any:
+    # x**(a - 1) (1 - x)**(b - 1) / beta(a, b)
+    return _power_series_density(
+        x, a, lambda term: term * power(1 - x, b - 1) / sc.beta(a, b),
+        lambda: exp(sc.xlogy(a - 1, x) + sc.xlog1py(b - 1, -x) - sc.betaln(a, b)))
 
 
 # Test domains: points well inside each function's domain.
@@ -240,13 +344,9 @@ def _rules() -> tuple[UfuncRule, ...]:
         binary(sc.betaln,   (lambda a, b, ans: digamma(a) - digamma(a + b),
                              lambda a, b, ans: digamma(b) - digamma(a + b)),     POSITIVE_PAIRS),
         # --- incomplete gamma and beta: in x only (the shapes have no closed-form slope) ---
-        binary(sc.gammainc, (ND, lambda a, x, ans: exp(sc.xlogy(a - 1, x) - x - sc.gammaln(a))),
-                                                                                 SHAPE_AND_X),
-        binary(sc.gammaincc, (ND, lambda a, x, ans: -exp(sc.xlogy(a - 1, x) - x - sc.gammaln(a))),
-                                                                                 SHAPE_AND_X),
-        UfuncRule(sc.betainc, (ND, ND, lambda a, b, x, ans: exp(sc.xlogy(a - 1, x)
-                                                               + sc.xlog1py(b - 1, -x)
-                                                               - sc.betaln(a, b))), BETAINC),
+        binary(sc.gammainc,  (ND, _gammainc_dx),                                 SHAPE_AND_X),
+        binary(sc.gammaincc, (ND, lambda a, x, ans: -_gammainc_dx(a, x, ans)),   SHAPE_AND_X),
+        UfuncRule(sc.betainc, (ND, ND, _betainc_dx),                             BETAINC),
         # --- Hurwitz zeta(x, q): in q only (d/dx has no closed form) ----------------------
         binary(sc._ufuncs._zeta, (ND, lambda x, q, ans: -x * sc.zeta(x + 1, q)),  ZETA),
         # --- Lambert W (complex output; z real or complex, branch k and tolerance fixed) --
@@ -257,18 +357,16 @@ def _rules() -> tuple[UfuncRule, ...]:
         binary(sc.xlog1py,  (lambda x, y, ans: np.log1p(y),
                              lambda x, y, ans: _ratio(x, 1 + y)),                XLOG1PY),
         unary(sc.entr,      lambda x, ans: -log(x) - 1,                          POSITIVE),
-        binary(sc.rel_entr, (lambda x, y, ans: log(x / y) + 1,
+        binary(sc.rel_entr, (lambda x, y, ans: _log_ratio(x, y) + 1,
                              lambda x, y, ans: -x / y),                          POSITIVE_PAIRS),
-        binary(sc.kl_div,   (lambda x, y, ans: log(x / y),
+        binary(sc.kl_div,   (lambda x, y, ans: _log_ratio(x, y),
                              lambda x, y, ans: 1 - x / y),                       POSITIVE_PAIRS),
         # --- Bessel functions: the slopes of order 1 have the limit 1/2 at 0 --------------
         unary(sc.i0,        lambda x, ans: sc.i1(x),                             BESSEL),
         unary(sc.i1,        lambda x, ans: sc.i0(x) - _over_x(ans, x, I1_SERIES),  BESSEL),
-        unary(sc.i0e,       lambda x, ans: sc.i1e(x) - sign(x) * ans,            BESSEL),
-        unary(sc.i1e,       lambda x, ans: sc.i0e(x) - sign(x) * ans
-                                           - _over_x(ans, x, I1_SERIES, exp(-np.abs(x))),
-                                                                                 BESSEL),
-        unary(sc.j0,        lambda x, ans: -sc.j1(x),                            BESSEL),
+        unary(sc.i0e,       _i0e_dx,                                             BESSEL),
+        unary(sc.i1e,       _i1e_dx,                                             BESSEL),
+        unary(sc.j0,        _j0_dx,                                              BESSEL),
         unary(sc.j1,        lambda x, ans: sc.j0(x) - _over_x(ans, x, J1_SERIES),  BESSEL),
         unary(sc.y0,        lambda x, ans: -sc.y1(x),                            BESSEL_Y),
         unary(sc.y1,        lambda x, ans: sc.y0(x) - ans / x,                   BESSEL_Y),
@@ -277,8 +375,14 @@ def _rules() -> tuple[UfuncRule, ...]:
                                                                                  ORDER_AND_X),
         binary(sc.iv,       (ND, lambda v, x, ans: (sc.iv(v - 1, x) + sc.iv(v + 1, x)) / 2),
                                                                                  ORDER_AND_X),
-        binary(sc.kv,       (ND, lambda v, x, ans: -(sc.kv(v - 1, x) + sc.kv(v + 1, x)) / 2),
-                                                                                 ORDER_AND_X),
+        binary(sc.kv,       (ND, lambda v, x, ans: -(sc.kve(v - 1, x) + sc.kve(v + 1, x))
+                                                   / 2 * exp(-x)),               ORDER_AND_X),
+        # scaled forms: ive = iv exp(-|x|), kve = kv exp(x); kv's slope is written with kve,
+        # since SciPy's kv underflows early (kv(1.5, 700) is 0, true 4.7e-306)
+        binary(sc.ive,      (ND, lambda v, x, ans: (sc.ive(v - 1, x) + sc.ive(v + 1, x)) / 2
+                                                   - sign(x) * ans),             ORDER_AND_X),
+        binary(sc.kve,      (ND, lambda v, x, ans: ans - (sc.kve(v - 1, x) + sc.kve(v + 1, x))
+                                                   / 2),                         ORDER_AND_X),
     )
     # fmt: on
 
@@ -307,6 +411,8 @@ def _twins() -> dict[Any, Any]:
         sc.jv:        lambda sp, v, x: sp.besselj(v, x),
         sc.iv:        lambda sp, v, x: sp.besseli(v, x),
         sc.kv:        lambda sp, v, x: sp.besselk(v, x),
+        sc.ive:       lambda sp, v, x: sp.besseli(v, x) * sp.exp(-sp.Abs(x)),
+        sc.kve:       lambda sp, v, x: sp.besselk(v, x) * sp.exp(x),
         sc.erfinv:    lambda sp, x: sp.erfinv(x),
         sc.erfcinv:   lambda sp, x: sp.erfinv(1 - x),  # mpmath has no erfcinv
         sc.ndtr:      lambda sp, x: (1 + sp.erf(x / sp.sqrt(2))) / 2,
