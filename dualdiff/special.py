@@ -192,14 +192,17 @@ _I1_MINUS_I0 = tuple(
     for a, b in zip(_asymptotic_coefficients(1, _I_TERMS), _asymptotic_coefficients(0, _I_TERMS),
                     strict=True)
 )[1:]  # the k = 0 terms (both 1) cancel exactly
+# in powers of u = 20 / x <= 1, the coefficients are small (those of 1 / x reach 1e60, which
+# float32 cannot hold)
+_I1_MINUS_I0_SCALED = tuple(c / 20.0 ** (k + 1) for k, c in enumerate(_I1_MINUS_I0))
 
 
 def _i1e_minus_i0e(x: Any) -> Any:
     """``i1e(x) - i0e(x)`` for ``x >= 20``, from Hankel's expansion: no cancellation."""
-    inverse = 1 / x
-    total = 0.0 * inverse
-    for c in reversed(_I1_MINUS_I0):
-        total = (total + c) * inverse
+    u = 20 / x
+    total = 0.0 * u
+    for c in reversed(_I1_MINUS_I0_SCALED):
+        total = (total + c) * u
     return total / (SQRT_2PI * sqrt(x))  # not sqrt(2 pi x): it overflows at 1e308
 
 
@@ -230,6 +233,28 @@ def _j0_dx(x: Any, ans: Any) -> Any:
     if isinstance(tiny, bool | np.bool_):
         return -0.5 * x if tiny else -sc.j1(x)
     return _where(tiny, -0.5 * x, -sc.j1(x))
+
+
+def _jv_dx(v: Any, x: Any, ans: Any) -> Any:
+    # (jv(v-1, x) - jv(v+1, x)) / 2; for |x| < 1e-3, (v/x) jv(v, x) - jv(v+1, x), which does
+    # not cancel there; below 1e-150, the leading term of the series (SciPy's jv is 0 at
+    # subnormal x for orders 1 and -1): -x/2 for v == 0, else (x/2)**(n-1) / (2 gamma(n)) for
+    # n = |v|, times (-1)**n for a negative integer v (J_-n == (-1)**n J_n).
+    plain_x = abs(strip(x))
+    small = plain_x < 1e-3
+    if isinstance(small, bool | np.bool_) and not small:
+        return (sc.jv(v - 1, x) - sc.jv(v + 1, x)) / 2
+    with np.errstate(all="ignore"):
+        plain_v = strip(v)
+        negative_integer = (plain_v < 0) & (plain_v == np.round(plain_v))
+        n = _where(negative_integer, -v, v)
+        parity = _where(negative_integer & (np.round(plain_v) % 2 == 1), -1.0, 1.0)
+        gamma_n = sc.gamma(_where(plain_v == 0, 1.0, n))
+        leading = _where(plain_v == 0, -0.5 * x, parity * power(x / 2, n - 1) / (2 * gamma_n))
+        near = _where(plain_x < 1e-150, leading, (v / x) * ans - sc.jv(v + 1, x))
+    if isinstance(small, bool | np.bool_):
+        return near
+    return _where(small, near, (sc.jv(v - 1, x) - sc.jv(v + 1, x)) / 2)
 
 
 def _expit_dx(x: Any, ans: Any) -> Any:
@@ -371,8 +396,7 @@ def _rules() -> tuple[UfuncRule, ...]:
         unary(sc.y0,        lambda x, ans: -sc.y1(x),                            BESSEL_Y),
         unary(sc.y1,        lambda x, ans: sc.y0(x) - ans / x,                   BESSEL_Y),
         # --- Bessel functions of any order v, in x (the order is not differentiable) ------
-        binary(sc.jv,       (ND, lambda v, x, ans: (sc.jv(v - 1, x) - sc.jv(v + 1, x)) / 2),
-                                                                                 ORDER_AND_X),
+        binary(sc.jv,       (ND, _jv_dx),                                        ORDER_AND_X),
         binary(sc.iv,       (ND, lambda v, x, ans: (sc.iv(v - 1, x) + sc.iv(v + 1, x)) / 2),
                                                                                  ORDER_AND_X),
         binary(sc.kv,       (ND, lambda v, x, ans: -(sc.kve(v - 1, x) + sc.kve(v + 1, x))

@@ -95,9 +95,9 @@ LIMITED = {
                                                    + digamma_difference(b, a)))),
     sc._ufuncs._zeta: ("SciPy's Hurwitz zeta(x, q) is accurate for q > 0 (the row's domain)",
                        lambda x, q: ULPS if q > 0 else None),
-    sc.jv: ("(jv(v-1, x) - jv(v+1, x)) / 2: SciPy's jv loses about |x| ulps (and 160 below "
-            "1e-100), and the terms cancel near the slope's roots",
-            lambda v, x: None if abs(x) > 1e4 else 64 * ULPS if abs(x) < 1e-100 else
+    sc.jv: ("(jv(v-1, x) - jv(v+1, x)) / 2: SciPy's jv loses about |x| ulps (and 100 below "
+            "1e-3), and the terms cancel near the slope's roots",
+            lambda v, x: None if abs(x) > 1e4 else 32 * ULPS if abs(x) < 1e-3 else
             6 * bessel(lambda t: sc.jv(v - 1, t), lambda t: -sc.jv(v + 1, t))(x)),
     sc.iv: ("SciPy's iv is off by 60 ulps for negative orders at tiny x, by |x| / 8 at large x, "
             "and nan (or 0) where I_(v-1) over- (under-) flows",
