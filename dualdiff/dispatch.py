@@ -6,9 +6,13 @@ multiply each partial by its input's tangent, add.  They also settle which
 operands are live: of two dual numbers with different tags the newer one is
 differentiated and the older one is a constant (see :mod:`dualdiff.tags`).
 
-Python floats take a fast path through the ``math`` kernels; when a kernel
-raises where NumPy would return ``inf`` or ``nan`` the whole step is redone
-on ``numpy.float64``, so the fast path never changes a result.
+Python floats take a fast path through the kernels of
+:mod:`dualdiff.elementary` (NumPy's values bit for bit); when Python arithmetic
+raises where NumPy would return ``inf`` or ``nan``, or a result is not
+:func:`~dualdiff.elementary.ordinary` (it may have over- or underflowed
+silently), the whole step is redone on ``numpy.float64`` under the caller's
+``np.errstate``, so the fast path never changes a result, a warning or an
+error.
 
 :func:`dualdiff.ufuncs.call_ufunc` is the general path behind
 ``__array_ufunc__`` (every ufunc method and keyword).  :func:`nan_safe`
@@ -28,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from dualdiff.dual import Dual, install_operators
-from dualdiff.elementary import REAL_KERNELS, SCALAR_ERRORS, evaluator, strip
+from dualdiff.elementary import REAL_KERNELS, SCALAR_ERRORS, evaluator, ordinary, strip
 from dualdiff.rules import (
     INTEGER_ARGUMENTS,
     MULTI_OUTPUT,
@@ -326,20 +330,41 @@ def apply_unary(rule: UfuncRule, x: Dual) -> Dual:
         return make(ans, complex_jvp(value, x.tangent, ans), x.tag)
     if type(value) in _SCALARS:
         try:
+            if not _moderate(value):
+                raise ArithmeticError  # an intermediate may underflow silently: NumPy
             ans = evaluate(value)
             slope = partial if type(partial) is float else partial(value, ans)
-        except SCALAR_ERRORS:
-            with np.errstate(all="ignore"):
-                wide = _to_float64(value)
-                ans = evaluate(wide)
-                slope = partial if type(partial) is float else partial(wide, ans)
+            if type(value) is float and not (ordinary(ans) and _ordinary(slope)):
+                raise ArithmeticError  # Python may have over- or underflowed silently
+        except SCALAR_ERRORS:  # redo in NumPy, under the caller's np.errstate
+            wide = _to_float64(value)
+            ans = evaluate(wide)
+            slope = partial if type(partial) is float else partial(wide, ans)
             ans, slope = ans.item(), _python_scalar(slope)
     else:
         ans = evaluate(value)
         slope = partial if type(partial) is float else partial(value, ans)
     if type(partial) is float and partial == 0.0:
         return make(ans, zero_tangent(ans, batch_shape(x)), x.tag)
-    return make(ans, _match_precision(_scaled(slope, x.tangent, (value, ans)), ans), x.tag)
+    tangent = _scaled(slope, x.tangent, (value, ans))
+    if type(tangent) is float and not ordinary(tangent):
+        tangent = float(np.multiply(slope, x.tangent))  # NumPy's overflow, as on float64
+    return make(ans, _match_precision(tangent, ans), x.tag)
+
+
+def _moderate(x: Any) -> bool:
+    """Whether a Python float is 0 or of magnitude in [1e-150, 1e150].
+
+    Only such inputs take Python arithmetic: beyond, an intermediate of a partial (``x * x``
+    at 1e-200) may over- or underflow silently although the result is ordinary, where NumPy
+    would warn or raise.  Complex numbers are not checked.
+    """
+    return type(x) is complex or x == 0.0 or 1e-150 <= abs(x) <= 1e150
+
+
+def _ordinary(x: Any) -> bool:
+    """:func:`~dualdiff.elementary.ordinary` for Python floats; other results pass."""
+    return type(x) is not float or ordinary(x)
 
 
 def _not_differentiable(rule: UfuncRule, argument: int) -> TypeError:
@@ -361,17 +386,21 @@ def _not_differentiable(rule: UfuncRule, argument: int) -> TypeError:
 
 
 def _match_precision(tangent: Any, ans: Any) -> Any:
-    """The tangent in the value's precision: a float64 partial must not widen a float32 value."""
+    """The tangent in the value's precision.
+
+    A float64 partial must not widen a float32 value's tangent, nor a float32 one narrow a
+    float64 value's (SciPy's betaln computes in float64 only).
+    """
     dtype = getattr(ans, "dtype", None)
     if (
         dtype is None
         or dtype.kind not in "fc"
         or not isinstance(tangent, np.ndarray | np.generic)
-        or tangent.dtype.itemsize <= dtype.itemsize * (2 if tangent.dtype.kind > dtype.kind else 1)
+        or tangent.dtype == dtype
     ):
         return tangent
     target = np.result_type(dtype, np.complex64) if tangent.dtype.kind == "c" else dtype
-    return tangent.astype(target)
+    return tangent if tangent.dtype == target else tangent.astype(target)
 
 
 def _is_complex(value: Any) -> bool:
@@ -423,13 +452,16 @@ def _binary(
         raise _not_differentiable(rule, 1)
     if type(x_value) in _NUMBERS and type(y_value) in _NUMBERS:
         try:
+            if not (_moderate(x_value) and _moderate(y_value)):
+                raise ArithmeticError  # an intermediate may underflow silently: NumPy
             ans = evaluate(x_value, y_value)
             tangent = _combine(partial_x, partial_y, x, y, x_value, y_value, ans)
-        except SCALAR_ERRORS:
-            with np.errstate(all="ignore"):
-                x_wide, y_wide = _to_float64(x_value), _to_float64(y_value)
-                ans = evaluate(x_wide, y_wide)
-                tangent = _combine(partial_x, partial_y, x, y, x_wide, y_wide, ans)
+            if type(ans) is float and not (ordinary(ans) and _ordinary(tangent)):
+                raise ArithmeticError  # Python may have over- or underflowed silently
+        except SCALAR_ERRORS:  # redo in NumPy, under the caller's np.errstate
+            x_wide, y_wide = _to_float64(x_value), _to_float64(y_value)
+            ans = evaluate(x_wide, y_wide)
+            tangent = _combine(partial_x, partial_y, x, y, x_wide, y_wide, ans)
             ans, tangent = ans.item(), _python_scalar(tangent)
         if tangent is None:
             tangent = zero_tangent(ans, batch_shape(x if x is not None else y))
@@ -438,14 +470,16 @@ def _binary(
     try:
         ans = evaluate(x_value, y_value)
         tangent = _combine(partial_x, partial_y, x, y, x_value, y_value, ans, _ndim(ans))
+    except FloatingPointError:  # np.errstate(all="raise") said so: NumPy's error stands
+        raise
     except SCALAR_ERRORS:
         # A Python-scalar constant met Python arithmetic in a partial (1 / 0.0): redo it
-        # with that constant as a NumPy value of the partner's dtype, for IEEE results.
+        # with that constant as a NumPy value of the partner's dtype, for IEEE results
+        # (and NumPy's warnings, under the caller's np.errstate).
         dtype = np.result_type(strip(x_value), strip(y_value))
         x_value, y_value = _as_numpy_constant(x_value, dtype), _as_numpy_constant(y_value, dtype)
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            ans = evaluate(x_value, y_value)
-            tangent = _combine(partial_x, partial_y, x, y, x_value, y_value, ans, _ndim(ans))
+        ans = evaluate(x_value, y_value)
+        tangent = _combine(partial_x, partial_y, x, y, x_value, y_value, ans, _ndim(ans))
     if tangent is None:
         return make(ans, zero_tangent(ans, batch), tag)
     return make(ans, _fit(_match_precision(tangent, ans), ans, batch), tag)
@@ -472,7 +506,9 @@ def apply_nary(rule: UfuncRule, *inputs: Any) -> Dual:
 
 
 def _nary(rule: UfuncRule, inputs: Any, live: list[bool], values: list[Any], tag: int) -> Dual:
-    ans = EVALUATE[rule.ufunc](*values)
+    ans = rule.ufunc(*values)
+    if all(type(v) in _NUMBERS for v in values):
+        ans = _python_scalar(ans)  # Python floats stay Python floats
     first = next(x for x, on in zip(inputs, live, strict=True) if on)
     batch, out_ndim = batch_shape(first), _ndim(ans)
     tangent = None
@@ -564,12 +600,15 @@ def binary_operator(  # noqa: PLR0915 - flat on purpose: every call costs as muc
     x_call, y_call = kind_x == "call", kind_y == "call"
     x_one, y_one = kind_x == "one", kind_y == "one"
 
-    def forward(self: Dual, other: Any, modulo: Any = None) -> Any:  # noqa: PLR0912
+    def forward(self: Dual, other: Any, modulo: Any = None) -> Any:  # noqa: PLR0911, PLR0912
         value, other_kind = self.value, type(other)
         if modulo is not None:  # only pow(x, y, z) passes a third argument
             _no_modulus(modulo)
-        if type(value) is float:
-            if other_kind is float or other_kind is int:
+        # Python arithmetic for moderate floats only (see _moderate)
+        if type(value) is float and (value == 0.0 or 1e-150 <= abs(value) <= 1e150):
+            if (other_kind is float or other_kind is int) and (
+                other == 0.0 or 1e-150 <= abs(other) <= 1e150
+            ):
                 try:
                     ans = kernel(value, other)
                     if x_call:
@@ -578,24 +617,29 @@ def binary_operator(  # noqa: PLR0915 - flat on purpose: every call costs as muc
                         tangent = self.tangent if x_one else partial_x * self.tangent
                 except SCALAR_ERRORS:
                     return apply_binary(rule, self, other)
+                if not (ordinary(ans) and _ordinary(tangent)):
+                    return apply_binary(rule, self, other)
                 result = _new(Dual)
                 result.value, result.tangent, result.tag = ans, tangent, self.tag
                 return result
-            if other_kind is Dual and other.tag == self.tag and type(other.value) is float:
+            if (other_kind is Dual and other.tag == self.tag and type(other.value) is float
+                    and (other.value == 0.0 or 1e-150 <= abs(other.value) <= 1e150)):
                 y = other.value
                 try:
                     ans = kernel(value, y)
                     if x_call:
-                        tangent = partial_x(value, y, ans) * self.tangent
+                        term = partial_x(value, y, ans) * self.tangent
                     else:
-                        tangent = self.tangent if x_one else partial_x * self.tangent
+                        term = self.tangent if x_one else partial_x * self.tangent
                     if y_call:
-                        tangent = tangent + partial_y(value, y, ans) * other.tangent
+                        other_term = partial_y(value, y, ans) * other.tangent
                     else:
-                        tangent = tangent + (
-                            other.tangent if y_one else partial_y * other.tangent
-                        )
+                        other_term = other.tangent if y_one else partial_y * other.tangent
+                    tangent = term + other_term
                 except SCALAR_ERRORS:
+                    return apply_binary(rule, self, other)
+                if not (ordinary(ans) and _ordinary(term) and _ordinary(other_term)
+                        and _ordinary(tangent)):
                     return apply_binary(rule, self, other)
                 result = _new(Dual)
                 result.value, result.tangent, result.tag = ans, tangent, self.tag
@@ -606,7 +650,12 @@ def binary_operator(  # noqa: PLR0915 - flat on purpose: every call costs as muc
 
     def reflected(self: Dual, other: Any) -> Any:
         value, other_kind = self.value, type(other)
-        if type(value) is float and (other_kind is float or other_kind is int):
+        if (
+            type(value) is float
+            and (other_kind is float or other_kind is int)
+            and (value == 0.0 or 1e-150 <= abs(value) <= 1e150)
+            and (other == 0.0 or 1e-150 <= abs(other) <= 1e150)
+        ):
             try:
                 ans = kernel(other, value)
                 if y_call:
@@ -614,6 +663,8 @@ def binary_operator(  # noqa: PLR0915 - flat on purpose: every call costs as muc
                 else:
                     tangent = self.tangent if y_one else partial_y * self.tangent
             except SCALAR_ERRORS:
+                return apply_binary(rule, other, self)
+            if not (ordinary(ans) and _ordinary(tangent)):
                 return apply_binary(rule, other, self)
             result = _new(Dual)
             result.value, result.tangent, result.tag = ans, tangent, self.tag
@@ -637,14 +688,18 @@ def unary_operator(ufunc: np.ufunc) -> Callable[[Dual], Dual]:
 
     def method(self: Dual) -> Dual:
         value = self.value
-        if type(value) is float and kind != "zero":
+        moderate = type(value) is float and (value == 0.0 or 1e-150 <= abs(value) <= 1e150)
+        if moderate and kind != "zero":
             try:
                 ans = kernel(value)
                 slope = partial(value, ans) if kind == "call" else partial
+                tangent = slope * self.tangent
             except SCALAR_ERRORS:
                 return apply_unary(rule, self)
+            if not (ordinary(ans) and _ordinary(slope) and _ordinary(tangent)):
+                return apply_unary(rule, self)
             result = _new(Dual)
-            result.value, result.tangent, result.tag = ans, slope * self.tangent, self.tag
+            result.value, result.tangent, result.tag = ans, tangent, self.tag
             return result
         return apply_unary(rule, self)
 
@@ -657,16 +712,20 @@ def array_ufunc(self: Dual, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs
     if len(inputs) == 1 and not kwargs and method == "__call__":
         value = self.value
         fast = _FAST_UNARY.get(ufunc)
-        if fast is not None and type(value) is float:
+        moderate = type(value) is float and (value == 0.0 or 1e-150 <= abs(value) <= 1e150)
+        if fast is not None and moderate:
             kernel, partial = fast
             try:
                 ans = kernel(value)
                 slope = partial(value, ans)
+                tangent = slope * self.tangent
             except SCALAR_ERRORS:
+                return call_ufunc(ufunc, method, inputs, kwargs)
+            if not (ordinary(ans) and _ordinary(slope) and _ordinary(tangent)):
                 return call_ufunc(ufunc, method, inputs, kwargs)
             result = _new(Dual)
             result.value = ans
-            result.tangent = slope * self.tangent
+            result.tangent = tangent
             result.tag = self.tag
             return result
         rule = RULES.get(ufunc)

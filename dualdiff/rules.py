@@ -108,10 +108,11 @@ def _power_dx(x: Any, y: Any, ans: Any) -> Any:
             return x * 0.0 if hasattr(x, "tangent") else 0.0
         if y == 2:  # x**2 is common: exact, and no NumPy call
             return 2.0 * x
-        if strip(x) != 0 and _NORMAL <= abs(strip(ans)) <= _HUGE:
-            return (y * ans) / x if abs(strip(y)) <= 1 else y * (ans / x)
-        return y * power(x, y - 1)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        with np.errstate(all="ignore"):  # silent, as on arrays (where every form is computed)
+            if strip(x) != 0 and _NORMAL <= abs(strip(ans)) <= _HUGE:
+                return (y * ans) / x if abs(strip(y)) <= 1 else y * (ans / x)
+            return y * power(x, y - 1)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
         plain_ans, plain_x = abs(strip(ans)), strip(x)
         ratio = (plain_x != 0) & (plain_ans >= _NORMAL) & (plain_ans <= _HUGE)
         quotient = _where(abs(strip(y)) <= 1, (y * ans) / x, y * (ans / x))
@@ -127,14 +128,16 @@ def _power_dy(x: Any, y: Any, ans: Any) -> Any:
     # x**y underflowed to 0 for x > 0, the slope may not have: exp(y log x + log|log x|).
     if _is_scalar(ans) and _is_scalar(x):
         if ans != 0:
-            return ans * log(x)
-        if x == 0 or not x > 0:
-            return 0.0 * ans
-        log_x = log(x)
-        return sign(log_x) * exp(y * log_x + log(abs(log_x)))
+            with np.errstate(all="ignore"):  # silent, as on arrays
+                return ans * log(x)
+        if not 0 < x < math.inf:
+            return ans * 0.0 if hasattr(ans, "tangent") else 0.0  # not 0 * -0.0, as on arrays
+        with np.errstate(all="ignore"):
+            log_x = log(x)
+            return sign(log_x) * exp(y * log_x + log(abs(log_x)))
     with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
         log_x = log(x)
-        underflowed = (strip(ans) == 0) & (strip(x) > 0)
+        underflowed = (strip(ans) == 0) & (strip(x) > 0) & (strip(x) < math.inf)
         tiny = sign(log_x) * exp(y * log_x + log(abs(log_x)))
         return _where(strip(ans) == 0, _where(underflowed, tiny, 0.0), ans * log_x)
 
@@ -158,8 +161,9 @@ def _quotient(x: Any, y: Any, ans: Any) -> Any:
 def _hypot_share(x: Any, y: Any, ans: Any) -> Any:
     # x / hypot(x, y), 0 at the origin; where the hypotenuse is subnormal (it has lost bits)
     # both legs are scaled by 2**600 first (exact).
-    tiny = abs(strip(ans)) < 1e-290
-    if isinstance(tiny, bool | np.bool_) and not tiny:
+    plain = abs(strip(ans))
+    tiny = (plain < 1e-290) & (plain > 0)  # (never in float32, which 2**600 would overflow)
+    if not np.any(tiny):
         return _divide_or_zero(x, ans)
     scaled_x, scaled_y = _where(tiny, x, 0.0) * 2.0**600, _where(tiny, y, 0.0) * 2.0**600
     scaled = _divide_or_zero(scaled_x, hypot(scaled_x, scaled_y))

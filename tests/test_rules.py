@@ -196,3 +196,28 @@ def test_python_float_path_matches_numpy_path(rule):
         assert type(scalar_value) is float
         np.testing.assert_allclose(scalar_value, array_value[0], rtol=4e-16, atol=0)
         np.testing.assert_allclose(scalar_slope, array_slope[0], rtol=1e-15, atol=0)
+
+
+@pytest.mark.parametrize("scalar", [False, True], ids=["array", "scalar"])
+@pytest.mark.parametrize("rule", ELEMENTWISE, ids=name)
+def test_tangents_keep_the_values_precision(rule, scalar):
+    # float32 values keep float32 tangents, whatever the partial computes in (np.where of
+    # 1.0 and 0.0 is float64) and with Python-float constants beside them
+    # (np.maximum(float32 dual, 0.0) once gave float64 tangents)
+    point = rule.domain[1] if isinstance(rule.domain[1], tuple) else (rule.domain[1],)
+    for i in differentiable_arguments(rule):
+        value = np.float32(point[i]) if scalar else np.full(2, point[i], dtype=np.float32)
+        args = list(point)
+        args[i] = dualdiff.Dual(value, 1.0 if scalar else np.ones(2))  # float64 tangents given
+        out = rule.ufunc(*args)
+        plain = np.asarray(rule.ufunc(*(value if j == i else a for j, a in enumerate(point))))
+        assert np.result_type(out.value) == plain.dtype, (name(rule), i)
+        assert np.result_type(out.tangent) == plain.dtype, (name(rule), i)
+
+
+def test_the_constructor_gives_the_tangent_the_values_precision():
+    assert dualdiff.Dual(np.float32(1), 1.0).tangent.dtype == np.float32
+    assert dualdiff.Dual(np.ones(2, np.float32), np.ones(2)).tangent.dtype == np.float32
+    assert type(dualdiff.Dual(1.0, np.float32(2)).tangent) is float
+    with pytest.raises(TypeError, match="complex tangent"):
+        dualdiff.Dual(np.ones(2, np.float32), np.ones(2) * 1j)
