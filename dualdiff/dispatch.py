@@ -743,7 +743,7 @@ _FAST_UNARY: dict[np.ufunc, tuple[Callable[..., Any], Callable[..., Any]]] = {}
 
 
 def _refresh_fast_unary(rule: UfuncRule) -> None:
-    """Keep the flat path in step with the table (callable partials with a math kernel)."""
+    """Keep the flat path in step with the table (callable partials with a float kernel)."""
     _FAST_UNARY.pop(rule.ufunc, None)
     partial = rule.partials[0] if rule.partials else None
     if SETTINGS.nan_safe:  # every call takes the general path, which checks for 0 * inf

@@ -12,8 +12,20 @@ NumPy does not have, so :func:`dualdiff.testing.check_sympy` cannot run them;
 the tests compare with ``sympy.diff`` evaluated by mpmath instead.
 
 ``scipy.special.softplus`` is not a ufunc but ``np.logaddexp(0, x)``, which
-dualdiff already differentiates; ``polygamma`` and ``zeta`` are Python
-functions, so the slope of ``digamma`` uses :func:`polygamma` below.
+dualdiff already differentiates; ``polygamma`` is a Python function, so the
+slope of ``digamma`` uses :func:`polygamma` below.  ``zeta(x, q)`` and
+``lambertw(z, k, tol)`` are Python functions over the ufuncs ``_zeta`` and
+``_lambertw``, whose rows these are.  Arguments with no closed-form slope in
+SciPy's functions (Bessel orders, the shapes of ``gammainc`` and ``betainc``,
+zeta's ``x``, lambertw's branch ``k``) are :data:`~dualdiff.rules.NOT_DIFFERENTIABLE`.
+``lambertw`` returns complex values, and so complex tangents; take ``.real`` on
+the real branch ``k = 0``.
+
+Many partials are written in a form other than the textbook one, each with its
+reason: ``exp(-x**2)`` with ``x**2`` carried exactly, inverse functions' slopes
+without ``exp(ans**2)``, ``expit(x) expit(-x)`` rather than ``ans (1 - ans)``, and
+so on; ``tests/test_accuracy.py`` holds every one to a few ulps at extreme
+arguments (or lists it, with its reason).
 """
 
 from __future__ import annotations

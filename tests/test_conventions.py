@@ -124,3 +124,21 @@ def test_copysign_and_remainder():
 def test_zero_times_infinity_is_nan():
     with np.errstate(divide="ignore", invalid="ignore"):
         assert math.isnan(slope(lambda x: np.sqrt(x**2), 0.0))
+
+
+def test_heaviside_has_slope_one_in_h0_where_x_is_zero():
+    assert slope(lambda h: np.heaviside(0.0, h), 0.3) == 1.0
+    assert slope(lambda h: np.heaviside(2.0, h), 0.3) == 0.0
+    assert slope(lambda x: np.heaviside(x, 0.5), 0.0) == 0.0
+
+
+def test_not_differentiable_arguments_raise_when_live_and_accept_constants():
+    assert slope(lambda x: np.ldexp(x, 3), 1.5) == 8.0
+    with pytest.raises(TypeError, match=r"numpy\.ldexp is not differentiable in its second"):
+        slope(lambda e: np.ldexp(1.5, e), 3.0)
+
+
+def test_tangents_have_the_values_precision():
+    assert Dual(np.float32(1.0), 1.0).tangent.dtype == np.float32
+    x = Dual(np.ones(3, dtype=np.float32), np.ones(3, dtype=np.float32))
+    assert np.maximum(x, 0.0).tangent.dtype == np.float32
