@@ -112,6 +112,8 @@ def _power_dx(x: Any, y: Any, ans: Any) -> Any:
             if strip(x) != 0 and _NORMAL <= abs(strip(ans)) <= _HUGE:
                 return (y * ans) / x if abs(strip(y)) <= 1 else y * (ans / x)
             return y * power(x, y - 1)
+    if _is_scalar(y) and y == 2:  # arrays squared: exact, as for scalars
+        return 2.0 * x
     with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
         plain_ans, plain_x = abs(strip(ans)), strip(x)
         ratio = (plain_x != 0) & (plain_ans >= _NORMAL) & (plain_ans <= _HUGE)
