@@ -6,9 +6,13 @@ multiply each partial by its input's tangent, add.  They also settle which
 operands are live: of two dual numbers with different tags the newer one is
 differentiated and the older one is a constant (see :mod:`dualdiff.tags`).
 
-Python floats take a fast path through the ``math`` kernels; when a kernel
-raises where NumPy would return ``inf`` or ``nan`` the whole step is redone
-on ``numpy.float64``, so the fast path never changes a result.
+Python floats take a fast path through the kernels of
+:mod:`dualdiff.elementary` (NumPy's values bit for bit); when Python arithmetic
+raises where NumPy would return ``inf`` or ``nan``, or a result is not
+:func:`~dualdiff.elementary.ordinary` (it may have over- or underflowed
+silently), the whole step is redone on ``numpy.float64`` under the caller's
+``np.errstate``, so the fast path never changes a result, a warning or an
+error.
 
 :func:`dualdiff.ufuncs.call_ufunc` is the general path behind
 ``__array_ufunc__`` (every ufunc method and keyword).  :func:`nan_safe`
@@ -19,6 +23,7 @@ infinite partial.
 from __future__ import annotations
 
 import cmath
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
@@ -28,11 +33,12 @@ import numpy as np
 
 from dualdiff import memory
 from dualdiff.dual import Dual, install_operators
-from dualdiff.elementary import REAL_KERNELS, SCALAR_ERRORS, evaluator, strip
+from dualdiff.elementary import REAL_KERNELS, SCALAR_ERRORS, evaluator, ordinary, strip
 from dualdiff.rules import (
     INTEGER_ARGUMENTS,
     MULTI_OUTPUT,
     NON_HOLOMORPHIC,
+    NOT_DIFFERENTIABLE,
     PLAIN_VALUED,
     UFUNC_RULES,
     UfuncRule,
@@ -372,6 +378,8 @@ def apply_unary(rule: UfuncRule, x: Dual) -> Dual:
     """Apply a one-argument rule to a dual number: ``f(x) + f'(x) * tangent * eps``."""
     value = x.value
     partial = rule.partials[0]
+    if partial is NOT_DIFFERENTIABLE:
+        raise _not_differentiable(rule, 0)
     evaluate = EVALUATE[rule.ufunc]
     complex_jvp = NON_HOLOMORPHIC.get(rule.ufunc)
     if complex_jvp is not None and _is_complex(value):  # |z|, conj(z): no complex slope
@@ -379,20 +387,77 @@ def apply_unary(rule: UfuncRule, x: Dual) -> Dual:
         return make(ans, complex_jvp(value, x.tangent, ans), x.tag)
     if type(value) in _SCALARS:
         try:
+            if not _moderate(value):
+                raise ArithmeticError  # an intermediate may underflow silently: NumPy
             ans = evaluate(value)
             slope = partial if type(partial) is float else partial(value, ans)
-        except SCALAR_ERRORS:
-            with np.errstate(all="ignore"):
-                wide = _to_float64(value)
-                ans = evaluate(wide)
-                slope = partial if type(partial) is float else partial(wide, ans)
+            if type(value) is float and not (ordinary(ans) and _ordinary(slope)):
+                raise ArithmeticError  # Python may have over- or underflowed silently
+        except SCALAR_ERRORS:  # redo in NumPy, under the caller's np.errstate
+            wide = _to_float64(value)
+            ans = evaluate(wide)
+            slope = partial if type(partial) is float else partial(wide, ans)
             ans, slope = ans.item(), _python_scalar(slope)
     else:
         ans = evaluate(value)
         slope = partial if type(partial) is float else partial(value, ans)
     if type(partial) is float and partial == 0.0:
         return make(ans, zero_tangent(ans, batch_shape(x)), x.tag)
-    return make(ans, _laid_out(_scaled(slope, x.tangent, (value, ans)), ans), x.tag)
+    tangent = _scaled(slope, x.tangent, (value, ans))
+    if type(tangent) is float and not ordinary(tangent):
+        tangent = float(np.multiply(slope, x.tangent))  # NumPy's overflow, as on float64
+    return make(ans, _laid_out(_match_precision(tangent, ans), ans), x.tag)
+
+
+def _moderate(x: Any) -> bool:
+    """Whether a Python float is 0 or of magnitude in [1e-150, 1e150].
+
+    Only such inputs take Python arithmetic: beyond, an intermediate of a partial (``x * x``
+    at 1e-200) may over- or underflow silently although the result is ordinary, where NumPy
+    would warn or raise.  Complex numbers are not checked.
+    """
+    return type(x) is complex or x == 0.0 or 1e-150 <= abs(x) <= 1e150
+
+
+def _ordinary(x: Any) -> bool:
+    """:func:`~dualdiff.elementary.ordinary` for Python floats; other results pass."""
+    return type(x) is not float or ordinary(x)
+
+
+def _not_differentiable(rule: UfuncRule, argument: int) -> TypeError:
+    """The error for a live operand in an argument the rule marks ``NOT_DIFFERENTIABLE``."""
+    name = rule.ufunc.__name__
+    special = sys.modules.get("scipy.special")
+    if getattr(np, name, None) is rule.ufunc:
+        name = f"numpy.{name}"
+    elif special is not None and (
+        getattr(special, name, None) is rule.ufunc
+        or getattr(getattr(special, "_ufuncs", None), name, None) is rule.ufunc
+    ):
+        name = f"scipy.special.{name.lstrip('_')}"  # _zeta is what scipy.special.zeta calls
+    ordinal = ("first", "second", "third")[argument] if argument < 3 else f"#{argument + 1}"
+    return TypeError(
+        f"{name} is not differentiable in its {ordinal} argument, which is "
+        "a Dual of the derivative being taken; pass a constant there (its .value)"
+    )
+
+
+def _match_precision(tangent: Any, ans: Any) -> Any:
+    """The tangent in the value's precision.
+
+    A float64 partial must not widen a float32 value's tangent, nor a float32 one narrow a
+    float64 value's (SciPy's betaln computes in float64 only).
+    """
+    dtype = getattr(ans, "dtype", None)
+    if (
+        dtype is None
+        or dtype.kind not in "fc"
+        or not isinstance(tangent, np.ndarray | np.generic)
+        or tangent.dtype == dtype
+    ):
+        return tangent
+    target = np.result_type(dtype, np.complex64) if tangent.dtype.kind == "c" else dtype
+    return tangent if tangent.dtype == target else tangent.astype(target)
 
 
 def _is_complex(value: Any) -> bool:
@@ -438,15 +503,22 @@ def _binary(
         return rule.jvp(x, y, x_value, y_value, tag)
     evaluate = EVALUATE[rule.ufunc]
     partial_x, partial_y = rule.partials
+    if x is not None and partial_x is NOT_DIFFERENTIABLE:
+        raise _not_differentiable(rule, 0)
+    if y is not None and partial_y is NOT_DIFFERENTIABLE:
+        raise _not_differentiable(rule, 1)
     if type(x_value) in _NUMBERS and type(y_value) in _NUMBERS:
         try:
+            if not (_moderate(x_value) and _moderate(y_value)):
+                raise ArithmeticError  # an intermediate may underflow silently: NumPy
             ans = evaluate(x_value, y_value)
             tangent = _combine(partial_x, partial_y, x, y, x_value, y_value, ans)
-        except SCALAR_ERRORS:
-            with np.errstate(all="ignore"):
-                x_wide, y_wide = _to_float64(x_value), _to_float64(y_value)
-                ans = evaluate(x_wide, y_wide)
-                tangent = _combine(partial_x, partial_y, x, y, x_wide, y_wide, ans)
+            if type(ans) is float and not (ordinary(ans) and _ordinary(tangent)):
+                raise ArithmeticError  # Python may have over- or underflowed silently
+        except SCALAR_ERRORS:  # redo in NumPy, under the caller's np.errstate
+            x_wide, y_wide = _to_float64(x_value), _to_float64(y_value)
+            ans = evaluate(x_wide, y_wide)
+            tangent = _combine(partial_x, partial_y, x, y, x_wide, y_wide, ans)
             ans, tangent = ans.item(), _python_scalar(tangent)
         if tangent is None:
             tangent = zero_tangent(ans, batch_shape(x if x is not None else y))
@@ -455,17 +527,57 @@ def _binary(
     try:
         ans = evaluate(x_value, y_value)
         tangent = _combine(partial_x, partial_y, x, y, x_value, y_value, ans, _ndim(ans))
+    except FloatingPointError:  # np.errstate(all="raise") said so: NumPy's error stands
+        raise
     except SCALAR_ERRORS:
         # A Python-scalar constant met Python arithmetic in a partial (1 / 0.0): redo it
-        # with that constant as a NumPy value of the partner's dtype, for IEEE results.
+        # with that constant as a NumPy value of the partner's dtype, for IEEE results
+        # (and NumPy's warnings, under the caller's np.errstate).
         dtype = np.result_type(strip(x_value), strip(y_value))
         x_value, y_value = _as_numpy_constant(x_value, dtype), _as_numpy_constant(y_value, dtype)
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            ans = evaluate(x_value, y_value)
-            tangent = _combine(partial_x, partial_y, x, y, x_value, y_value, ans, _ndim(ans))
+        ans = evaluate(x_value, y_value)
+        tangent = _combine(partial_x, partial_y, x, y, x_value, y_value, ans, _ndim(ans))
     if tangent is None:
         return make(ans, zero_tangent(ans, batch), tag)
-    return make(ans, _fit(tangent, ans, batch), tag)
+    return make(ans, _fit(_match_precision(tangent, ans), ans, batch), tag)
+
+
+def apply_nary(rule: UfuncRule, *inputs: Any) -> Dual:
+    """Apply a rule of three or more arguments (``scipy.special.betainc``).
+
+    The operands with the newest tag are live; older dual numbers and plain values are
+    constants.
+    """
+    tag = max(x.tag for x in inputs if type(x) is Dual)
+    live = [type(x) is Dual and x.tag == tag for x in inputs]
+    for argument, (on, partial) in enumerate(zip(live, rule.partials, strict=True)):
+        if on and partial is NOT_DIFFERENTIABLE:
+            raise _not_differentiable(rule, argument)
+    values = [x.value if on else _constant(x) for x, on in zip(inputs, live, strict=True)]
+    try:
+        return _nary(rule, inputs, live, values, tag)
+    except SCALAR_ERRORS:  # a math kernel in a partial met a Python float outside its domain
+        values = [_to_float64(v) if type(v) in _NUMBERS else v for v in values]
+        result = _nary(rule, inputs, live, values, tag)
+        return make(_python_scalar(result.value), _python_scalar(result.tangent), tag)
+
+
+def _nary(rule: UfuncRule, inputs: Any, live: list[bool], values: list[Any], tag: int) -> Dual:
+    ans = rule.ufunc(*values)
+    if all(type(v) in _NUMBERS for v in values):
+        ans = _python_scalar(ans)  # Python floats stay Python floats
+    first = next(x for x, on in zip(inputs, live, strict=True) if on)
+    batch, out_ndim = batch_shape(first), _ndim(ans)
+    tangent = None
+    for x, on, partial in zip(inputs, live, rule.partials, strict=True):
+        if not on or (type(partial) is float and partial == 0.0):
+            continue
+        slope = partial if type(partial) is float else partial(*values, ans)
+        term = _scaled(slope, _lift(x, out_ndim) if out_ndim else x.tangent)
+        tangent = term if tangent is None else tangent + term
+    if tangent is None:
+        return make(ans, zero_tangent(ans, batch), tag)
+    return make(ans, _fit(_match_precision(tangent, ans), ans, batch), tag)
 
 
 def _combine(
@@ -505,6 +617,8 @@ def _combine(
 
 def _constant_kind(partial: Any) -> str:
     """How a partial enters the product: 'one', 'zero', 'number', or 'call'."""
+    if partial is NOT_DIFFERENTIABLE:
+        return "zero"  # the general path, which raises for a live operand
     if type(partial) is not float:
         return "call"
     return "one" if partial == 1.0 else "zero" if partial == 0.0 else "number"
@@ -543,12 +657,15 @@ def binary_operator(  # noqa: PLR0915 - flat on purpose: every call costs as muc
     x_call, y_call = kind_x == "call", kind_y == "call"
     x_one, y_one = kind_x == "one", kind_y == "one"
 
-    def forward(self: Dual, other: Any, modulo: Any = None) -> Any:  # noqa: PLR0912
+    def forward(self: Dual, other: Any, modulo: Any = None) -> Any:  # noqa: PLR0911, PLR0912
         value, other_kind = self.value, type(other)
         if modulo is not None:  # only pow(x, y, z) passes a third argument
             _no_modulus(modulo)
-        if type(value) is float:
-            if other_kind is float or other_kind is int:
+        # Python arithmetic for moderate floats only (see _moderate)
+        if type(value) is float and (value == 0.0 or 1e-150 <= abs(value) <= 1e150):
+            if (other_kind is float or other_kind is int) and (
+                other == 0.0 or 1e-150 <= abs(other) <= 1e150
+            ):
                 try:
                     ans = kernel(value, other)
                     if x_call:
@@ -557,24 +674,29 @@ def binary_operator(  # noqa: PLR0915 - flat on purpose: every call costs as muc
                         tangent = self.tangent if x_one else partial_x * self.tangent
                 except SCALAR_ERRORS:
                     return apply_binary(rule, self, other)
+                if not (ordinary(ans) and _ordinary(tangent)):
+                    return apply_binary(rule, self, other)
                 result = _new(Dual)
                 result.value, result.tangent, result.tag = ans, tangent, self.tag
                 return result
-            if other_kind is Dual and other.tag == self.tag and type(other.value) is float:
+            if (other_kind is Dual and other.tag == self.tag and type(other.value) is float
+                    and (other.value == 0.0 or 1e-150 <= abs(other.value) <= 1e150)):
                 y = other.value
                 try:
                     ans = kernel(value, y)
                     if x_call:
-                        tangent = partial_x(value, y, ans) * self.tangent
+                        term = partial_x(value, y, ans) * self.tangent
                     else:
-                        tangent = self.tangent if x_one else partial_x * self.tangent
+                        term = self.tangent if x_one else partial_x * self.tangent
                     if y_call:
-                        tangent = tangent + partial_y(value, y, ans) * other.tangent
+                        other_term = partial_y(value, y, ans) * other.tangent
                     else:
-                        tangent = tangent + (
-                            other.tangent if y_one else partial_y * other.tangent
-                        )
+                        other_term = other.tangent if y_one else partial_y * other.tangent
+                    tangent = term + other_term
                 except SCALAR_ERRORS:
+                    return apply_binary(rule, self, other)
+                if not (ordinary(ans) and _ordinary(term) and _ordinary(other_term)
+                        and _ordinary(tangent)):
                     return apply_binary(rule, self, other)
                 result = _new(Dual)
                 result.value, result.tangent, result.tag = ans, tangent, self.tag
@@ -585,7 +707,12 @@ def binary_operator(  # noqa: PLR0915 - flat on purpose: every call costs as muc
 
     def reflected(self: Dual, other: Any) -> Any:
         value, other_kind = self.value, type(other)
-        if type(value) is float and (other_kind is float or other_kind is int):
+        if (
+            type(value) is float
+            and (other_kind is float or other_kind is int)
+            and (value == 0.0 or 1e-150 <= abs(value) <= 1e150)
+            and (other == 0.0 or 1e-150 <= abs(other) <= 1e150)
+        ):
             try:
                 ans = kernel(other, value)
                 if y_call:
@@ -593,6 +720,8 @@ def binary_operator(  # noqa: PLR0915 - flat on purpose: every call costs as muc
                 else:
                     tangent = self.tangent if y_one else partial_y * self.tangent
             except SCALAR_ERRORS:
+                return apply_binary(rule, other, self)
+            if not (ordinary(ans) and _ordinary(tangent)):
                 return apply_binary(rule, other, self)
             result = _new(Dual)
             result.value, result.tangent, result.tag = ans, tangent, self.tag
@@ -616,14 +745,18 @@ def unary_operator(ufunc: np.ufunc) -> Callable[[Dual], Dual]:
 
     def method(self: Dual) -> Dual:
         value = self.value
-        if type(value) is float and kind != "zero":
+        moderate = type(value) is float and (value == 0.0 or 1e-150 <= abs(value) <= 1e150)
+        if moderate and kind != "zero":
             try:
                 ans = kernel(value)
                 slope = partial(value, ans) if kind == "call" else partial
+                tangent = slope * self.tangent
             except SCALAR_ERRORS:
                 return apply_unary(rule, self)
+            if not (ordinary(ans) and _ordinary(slope) and _ordinary(tangent)):
+                return apply_unary(rule, self)
             result = _new(Dual)
-            result.value, result.tangent, result.tag = ans, slope * self.tangent, self.tag
+            result.value, result.tangent, result.tag = ans, tangent, self.tag
             return result
         return apply_unary(rule, self)
 
@@ -636,16 +769,20 @@ def array_ufunc(self: Dual, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs
     if len(inputs) == 1 and not kwargs and method == "__call__":
         value = self.value
         fast = _FAST_UNARY.get(ufunc)
-        if fast is not None and type(value) is float:
+        moderate = type(value) is float and (value == 0.0 or 1e-150 <= abs(value) <= 1e150)
+        if fast is not None and moderate:
             kernel, partial = fast
             try:
                 ans = kernel(value)
                 slope = partial(value, ans)
+                tangent = slope * self.tangent
             except SCALAR_ERRORS:
+                return call_ufunc(ufunc, method, inputs, kwargs)
+            if not (ordinary(ans) and _ordinary(slope) and _ordinary(tangent)):
                 return call_ufunc(ufunc, method, inputs, kwargs)
             result = _new(Dual)
             result.value = ans
-            result.tangent = slope * self.tangent
+            result.tangent = tangent
             result.tag = self.tag
             return result
         rule = RULES.get(ufunc)
@@ -663,7 +800,7 @@ _FAST_UNARY: dict[np.ufunc, tuple[Callable[..., Any], Callable[..., Any]]] = {}
 
 
 def _refresh_fast_unary(rule: UfuncRule) -> None:
-    """Keep the flat path in step with the table (callable partials with a math kernel)."""
+    """Keep the flat path in step with the table (callable partials with a float kernel)."""
     _FAST_UNARY.pop(rule.ufunc, None)
     partial = rule.partials[0] if rule.partials else None
     if SETTINGS.nan_safe:  # every call takes the general path, which checks for 0 * inf

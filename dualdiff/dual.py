@@ -536,9 +536,19 @@ def _as_tangent(tangent: Any, value: Any) -> Any:
     if type(value) is float and type(tangent) is complex:
         raise TypeError("a real Dual cannot have a complex tangent; make the value complex")
     dtype = getattr(value, "dtype", None)
-    plain_tangent = isinstance(tangent, np.ndarray | np.generic)
-    if plain_tangent and dtype is not None and tangent.dtype != dtype:
-        tangent = np.asarray(tangent, dtype=np.result_type(dtype, tangent.dtype))
+    plain = isinstance(tangent, np.ndarray | np.generic)
+    if type(tangent) is Dual or (dtype is None and not plain):
+        return tangent
+    if dtype is None:  # a Python float or complex value: float64 precision
+        dtype = np.dtype(np.complex128 if type(value) is complex else np.float64)
+    # The tangent takes the value's precision: Dual(np.float32(1), 1.0) is float32 throughout.
+    tangent_dtype = np.result_type(tangent)
+    if tangent_dtype.kind == "c" and dtype.kind != "c":
+        raise TypeError("a real Dual cannot have a complex tangent; make the value complex")
+    if tangent_dtype != dtype or type(value) in (float, complex):
+        tangent = np.asarray(tangent, dtype=dtype)
+        if tangent.ndim == 0:
+            return tangent.item() if type(value) in (float, complex) else tangent[()]
     return tangent
 
 

@@ -7,11 +7,15 @@ value it receives: the ``math``/``cmath`` kernel for a Python ``float`` /
 ``complex`` (a ufunc call on a float costs several times more), and the ufunc
 itself for everything else, which also dispatches to nested dual numbers.
 
-The ``math`` kernels raise where NumPy returns ``inf``/``nan`` with a warning
-(``math.log(0.0)``, ``1.0 / 0.0``).  Callers that evaluate on Python scalars
-catch :data:`SCALAR_ERRORS` and redo the computation on ``numpy.float64``, so
-results always follow NumPy's IEEE semantics; the fast path never changes an
-answer, only its cost.
+A kernel for Python floats gives NumPy's value bit for bit: it is an IEEE
+operation (``+``, ``*``, ``sqrt``: correctly rounded in Python and in NumPy
+alike) or NumPy's ufunc itself (``exp``, ``sin``: ``math`` differs from
+NumPy's SIMD loops in the last bit).  Python arithmetic raises where NumPy
+returns ``inf``/``nan`` (``1.0 / 0.0``) and overflows silently where NumPy
+warns (``1e200 * 1e200``); callers catch :data:`SCALAR_ERRORS`, check results
+with :func:`ordinary`, and redo anything else on ``numpy.float64`` under the
+caller's ``np.errstate``, so results, warnings and errors are NumPy's; the
+fast path never changes an answer, only its cost.
 """
 
 from __future__ import annotations
@@ -28,20 +32,44 @@ SCALAR_ERRORS = (ArithmeticError, ValueError)
 """What a ``math`` kernel raises where NumPy would return ``inf`` or ``nan``."""
 
 
+def _numpy(ufunc: np.ufunc) -> Callable[..., Any]:
+    """The ufunc as a kernel for Python floats: NumPy's own value, warnings and errors.
+
+    Used where ``math`` would differ in the last bit (``math.exp`` and NumPy's SIMD ``exp``
+    do), or in a corner (``math.pow(-inf, 0.5)`` is ``inf``, ``np.power`` gives ``nan``).
+    """
+
+    def kernel(*args: Any) -> float:
+        return float(ufunc(*args))
+
+    kernel.__name__ = ufunc.__name__
+    return kernel
+
+
+def _tie_to_numpy(python: Callable[[float, float], float], ufunc: np.ufunc) -> Callable[..., Any]:
+    """A selecting kernel (maximum, fmin, ...): NumPy decides a tie (``maximum(-0.0, 0.0)``)."""
+
+    def kernel(a: float, b: float) -> float:
+        return float(ufunc(a, b)) if a == b else python(a, b)
+
+    kernel.__name__ = ufunc.__name__
+    return kernel
+
+
 def _maximum(a: float, b: float) -> float:
-    return a if (a >= b or math.isnan(a)) else b  # NaN propagates, as in np.maximum
+    return a if (a > b or math.isnan(a)) else b  # NaN propagates, as in np.maximum
 
 
 def _minimum(a: float, b: float) -> float:
-    return a if (a <= b or math.isnan(a)) else b
+    return a if (a < b or math.isnan(a)) else b
 
 
 def _fmax(a: float, b: float) -> float:
-    return a if (a >= b or math.isnan(b)) else b  # NaN is ignored, as in np.fmax
+    return a if (a > b or math.isnan(b)) else b  # NaN is ignored, as in np.fmax
 
 
 def _fmin(a: float, b: float) -> float:
-    return a if (a <= b or math.isnan(b)) else b
+    return a if (a < b or math.isnan(b)) else b
 
 
 def _sign(x: float) -> float:
@@ -54,22 +82,8 @@ def _heaviside(x: float, h0: float) -> float:
     return h0 if x == 0 else float(x > 0)
 
 
-def _logaddexp(a: float, b: float) -> float:
-    if a == b:
-        return a + math.log(2.0)  # also right for a == b == +-inf
-    high, low = (a, b) if a >= b else (b, a)
-    return high + math.log1p(math.exp(low - high))
-
-
-def _logaddexp2(a: float, b: float) -> float:
-    if a == b:
-        return a + 1.0
-    high, low = (a, b) if a >= b else (b, a)
-    return high + math.log1p(2.0 ** (low - high)) / math.log(2.0)
-
-
 def _remainder(a: float, b: float) -> float:
-    return a % b  # Python's % and np.remainder share the sign of the divisor
+    return a % b  # Python's % and np.remainder: the same fmod-based algorithm
 
 
 def _raise_for_zero(b: float) -> None:
@@ -82,10 +96,28 @@ def _floor_divide(a: float, b: float) -> float:
     return a // b
 
 
-_CBRT = getattr(math, "cbrt", None) or (lambda x: math.copysign(abs(x) ** (1 / 3), x))
-_EXP2 = getattr(math, "exp2", None) or (lambda x: 2.0**x)
+def _signed(rounding: Callable[[float], int]) -> Callable[[float], float]:
+    # math.floor and friends return ints, which lose the sign of a zero (np.ceil(-0.5) is -0.0)
+    return lambda x: math.copysign(float(rounding(x)), x)
 
-# ufunc -> kernel for Python floats (one line each).
+
+def _power(x: float, y: float) -> float:
+    # NumPy's own shortcuts for these exponents (exact operations), else NumPy's pow
+    if y == 2:
+        return x * x
+    if y == 0.5:
+        return math.sqrt(x)
+    if y == 1:
+        return x
+    if y == 0:
+        return 1.0
+    if y == -1:
+        return 1.0 / x
+    return float(np.power(x, y))
+
+
+# ufunc -> kernel for Python floats (one line each).  Each gives NumPy's value bit for bit:
+# an IEEE operation (correctly rounded in Python and NumPy alike), or NumPy itself.
 REAL_KERNELS: dict[np.ufunc, Callable[..., Any]] = {
     np.add: operator.add,
     np.subtract: operator.sub,
@@ -94,58 +126,64 @@ REAL_KERNELS: dict[np.ufunc, Callable[..., Any]] = {
     np.floor_divide: _floor_divide,
     np.remainder: _remainder,
     np.fmod: math.fmod,
-    np.power: math.pow,
-    np.float_power: math.pow,
+    np.power: _power,
+    np.float_power: _power,
     np.negative: operator.neg,
     np.positive: operator.pos,
     np.absolute: abs,
     np.fabs: math.fabs,
     np.sign: _sign,
-    np.floor: lambda x: float(math.floor(x)),
-    np.ceil: lambda x: float(math.ceil(x)),
-    np.trunc: lambda x: float(math.trunc(x)),
-    np.rint: lambda x: float(round(x)),  # round-half-even, as np.rint
-    np.exp: math.exp,
-    np.exp2: _EXP2,
-    np.expm1: math.expm1,
-    np.log: math.log,
-    np.log2: math.log2,
-    np.log10: math.log10,
-    np.log1p: math.log1p,
-    np.logaddexp: _logaddexp,
-    np.logaddexp2: _logaddexp2,
+    np.floor: _signed(math.floor),
+    np.ceil: _signed(math.ceil),
+    np.trunc: _signed(math.trunc),
+    np.rint: _signed(round),  # round-half-even, as np.rint
     np.sqrt: math.sqrt,
-    np.cbrt: _CBRT,
     np.square: lambda x: x * x,
     np.reciprocal: lambda x: 1.0 / x,
-    np.sin: math.sin,
-    np.cos: math.cos,
-    np.tan: math.tan,
-    np.arcsin: math.asin,
-    np.arccos: math.acos,
-    np.arctan: math.atan,
-    np.arctan2: math.atan2,
-    np.hypot: math.hypot,
-    np.sinh: math.sinh,
-    np.cosh: math.cosh,
-    np.tanh: math.tanh,
-    np.arcsinh: math.asinh,
-    np.arccosh: math.acosh,
-    np.arctanh: math.atanh,
-    np.deg2rad: math.radians,
+    np.deg2rad: math.radians,  # x * (pi / 180), as NumPy
     np.radians: math.radians,
     np.rad2deg: math.degrees,
     np.degrees: math.degrees,
-    np.maximum: _maximum,
-    np.minimum: _minimum,
-    np.fmax: _fmax,
-    np.fmin: _fmin,
+    np.maximum: _tie_to_numpy(_maximum, np.maximum),
+    np.minimum: _tie_to_numpy(_minimum, np.minimum),
+    np.fmax: _tie_to_numpy(_fmax, np.fmax),
+    np.fmin: _tie_to_numpy(_fmin, np.fmin),
     np.copysign: math.copysign,
     np.heaviside: _heaviside,
     np.conjugate: lambda x: x,
     np.nextafter: math.nextafter,
     np.ldexp: math.ldexp,
-}
+    **{
+        ufunc: _numpy(ufunc)
+        for ufunc in (
+            np.exp, np.exp2, np.expm1, np.log, np.log2, np.log10, np.log1p, np.logaddexp,
+            np.logaddexp2, np.cbrt, np.sin, np.cos, np.tan, np.arcsin, np.arccos, np.arctan,
+            np.arctan2, np.hypot, np.sinh, np.cosh, np.tanh, np.arcsinh, np.arccosh,
+            np.arctanh,
+        )
+    },
+}  # fmt: skip
+
+_NORMAL = 2.2250738585072014e-308
+_HUGE = 1.7976931348623157e308
+
+
+def ordinary(x: float) -> bool:
+    """Whether a Python-float result is one NumPy reaches without a floating-point event.
+
+    A finite normal number is; so is a zero or subnormal while underflow is ignored (as by
+    default).  An infinity or NaN may have come from an overflow or invalid operation that
+    Python arithmetic does silently and NumPy reports: the caller redoes it in NumPy.
+
+    Examples
+    --------
+    >>> ordinary(1.5), ordinary(0.0), ordinary(float("inf"))
+    (True, True, False)
+    """
+    if _NORMAL <= abs(x) <= _HUGE:
+        return True
+    return not math.isnan(x) and abs(x) < _NORMAL and np.geterr()["under"] == "ignore"
+
 
 # ufunc -> kernel for Python complex numbers (holomorphic functions only).
 COMPLEX_KERNELS: dict[np.ufunc, Callable[..., Any]] = {
@@ -202,6 +240,8 @@ def evaluator(ufunc: np.ufunc) -> Callable[..., Any]:
     """
     real = REAL_KERNELS.get(ufunc) or _returning_python_numbers(ufunc)
     complex_ = COMPLEX_KERNELS.get(ufunc, ufunc)
+    if ufunc.nin > 2:  # (scipy.special.betainc) no kernels: the ufunc, Python numbers kept
+        return _returning_python_numbers(ufunc)
     if ufunc.nin == 1:
 
         def evaluate_unary(x: Any) -> Any:
@@ -273,6 +313,7 @@ tanh = evaluator(np.tanh)
 sign = evaluator(np.sign)
 floor = evaluator(np.floor)
 trunc = evaluator(np.trunc)
+rint = evaluator(np.rint)
 power = evaluator(np.power)
 hypot = evaluator(np.hypot)
 exp2 = evaluator(np.exp2)

@@ -29,20 +29,36 @@ from dualdiff.elementary import (
     cosh,
     exp,
     exp2,
-    floor,
+    hypot,
     ldexp,
     log,
     power,
+    rint,
     sign,
     sin,
     sinh,
     sqrt,
-    trunc,
+    strip,
 )
 
-Partial = float | Callable[..., Any]
+
+class NotDifferentiable:
+    """The type of :data:`NOT_DIFFERENTIABLE` (one instance)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "NOT_DIFFERENTIABLE"
+
+
+NOT_DIFFERENTIABLE = NotDifferentiable()
+"""The partial of an argument the primitive is *not differentiable* in (a Bessel order, an
+integer exponent): a dual number of the current derivative there raises ``TypeError``; a
+constant is fine.  Not ``0.0``, which claims the primitive is flat in it."""
+
+Partial = float | Callable[..., Any] | NotDifferentiable
 ZERO = 0.0
-"""The partial of an argument the primitive is not differentiable in (or is flat in)."""
+"""The partial of an argument the primitive is flat in (piecewise constant: ``floor``)."""
 
 
 @dataclass(frozen=True)
@@ -85,20 +101,47 @@ def _is_scalar(x: Any) -> bool:
 
 def _power_dx(x: Any, y: Any, ans: Any) -> Any:
     # y * x**(y - 1), taken as 0 where y == 0: x**0 is flat even at x == 0 (not 0 * inf).
-    if type(x) is float and type(y) in (int, float):  # x**2 is common: skip the generic power
-        return 0.0 if y == 0 else y * math.pow(x, y - 1)
-    if _is_scalar(y):
-        return 0.0 * x if y == 0 else y * power(x, y - 1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return _where(y == 0, 0.0, y * power(x, y - 1))
+    # Where x**y is a normal number it is y * (x**y / x): y - 1 rounds for |y| < 1/2 (an
+    # error of |log x| ulps), and x**(y - 1) overflows for tiny y where the slope does not.
+    if _is_scalar(y) and _is_scalar(x):
+        if y == 0:
+            return x * 0.0 if hasattr(x, "tangent") else 0.0
+        if y == 2:  # x**2 is common: exact, and no NumPy call
+            return 2.0 * x
+        with np.errstate(all="ignore"):  # silent, as on arrays (where every form is computed)
+            if strip(x) != 0 and _NORMAL <= abs(strip(ans)) <= _HUGE:
+                return (y * ans) / x if abs(strip(y)) <= 1 else y * (ans / x)
+            return y * power(x, y - 1)
+    if _is_scalar(y) and y == 2:  # arrays squared: exact, as for scalars
+        return 2.0 * x
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
+        plain_ans, plain_x = abs(strip(ans)), strip(x)
+        ratio = (plain_x != 0) & (plain_ans >= _NORMAL) & (plain_ans <= _HUGE)
+        quotient = _where(abs(strip(y)) <= 1, (y * ans) / x, y * (ans / x))
+        return _where(y == 0, 0.0, _where(ratio, quotient, y * power(x, y - 1)))
+
+
+_NORMAL = 2.2250738585072014e-308
+_HUGE = 1.7976931348623157e308
 
 
 def _power_dy(x: Any, y: Any, ans: Any) -> Any:
-    # x**y * log(x), taken as 0 where x**y == 0: the limit as x -> 0+ (log(0) is -inf).
-    if _is_scalar(ans):
-        return 0.0 * ans if ans == 0 else ans * log(x)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return _where(ans == 0, 0.0, ans * log(x))
+    # x**y * log(x), taken as 0 where x == 0: the limit as x -> 0+ (log(0) is -inf).  Where
+    # x**y underflowed to 0 for x > 0, the slope may not have: exp(y log x + log|log x|).
+    if _is_scalar(ans) and _is_scalar(x):
+        if ans != 0:
+            with np.errstate(all="ignore"):  # silent, as on arrays
+                return ans * log(x)
+        if not 0 < x < math.inf:
+            return ans * 0.0 if hasattr(ans, "tangent") else 0.0  # not 0 * -0.0, as on arrays
+        with np.errstate(all="ignore"):
+            log_x = log(x)
+            return sign(log_x) * exp(y * log_x + log(abs(log_x)))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
+        log_x = log(x)
+        underflowed = (strip(ans) == 0) & (strip(x) > 0) & (strip(x) < math.inf)
+        tiny = sign(log_x) * exp(y * log_x + log(abs(log_x)))
+        return _where(strip(ans) == 0, _where(underflowed, tiny, 0.0), ans * log_x)
 
 
 def _divide_or_zero(numerator: Any, denominator: Any) -> Any:
@@ -108,6 +151,25 @@ def _divide_or_zero(numerator: Any, denominator: Any) -> Any:
         return 0.0 * numerator if denominator == 0 else numerator / denominator
     with np.errstate(divide="ignore", invalid="ignore"):
         return _where(denominator == 0, 0.0, numerator / denominator)
+
+
+def _quotient(x: Any, y: Any, ans: Any) -> Any:
+    # -q for x == q y + ans (remainder, fmod), q an integer.  Not floor(x / y): x / y rounds
+    # (-30 / 0.3 is -100.0, and remainder(-30, 0.3) is -30 + 101 * 0.3).  (x - ans) / y is
+    # within an ulp of the integer q, so rint recovers it.
+    return -rint((x - ans) / y)
+
+
+def _hypot_share(x: Any, y: Any, ans: Any) -> Any:
+    # x / hypot(x, y), 0 at the origin; where the hypotenuse is subnormal (it has lost bits)
+    # both legs are scaled by 2**600 first (exact).
+    plain = abs(strip(ans))
+    tiny = (plain < 1e-290) & (plain > 0)  # (never in float32, which 2**600 would overflow)
+    if not np.any(tiny):
+        return _divide_or_zero(x, ans)
+    scaled_x, scaled_y = _where(tiny, x, 0.0) * 2.0**600, _where(tiny, y, 0.0) * 2.0**600
+    scaled = _divide_or_zero(scaled_x, hypot(scaled_x, scaled_y))
+    return scaled if isinstance(tiny, bool | np.bool_) else _where(tiny, scaled, _divide_or_zero(x, ans))
 
 
 def _share_of_first(first_wins: Any, tie: Any) -> Any:
@@ -148,8 +210,107 @@ def _fmin_dy(x: Any, y: Any, ans: Any) -> Any:
     return _share_of_first((y < x) | np.isnan(x), (x == y))
 
 
+# --- accurate forms: no cancellation, no overflow in an intermediate -------------------------
+
+
+def _piecewise(condition: Any, x: Any, when_true: Callable[[Any], Any],
+               when_false: Callable[[Any], Any], safe: float) -> Any:
+    """``when_true(x)`` where ``condition`` holds, else ``when_false(x)``.
+
+    Each form is evaluated only where it is chosen (on arrays, elsewhere at the harmless
+    point ``safe``), so a form's overflow where it is not used raises no warning.
+    """
+    if isinstance(condition, bool | np.bool_):
+        return when_true(x) if condition else when_false(x)
+    return np.where(condition, when_true(np.where(condition, x, safe)),
+                    when_false(np.where(condition, safe, x)))
+
+
+def _one_minus_square(x: Any) -> Any:
+    # 1 - x**2 as (1 - x)(1 + x): exact factors near |x| == 1, where 1 - x*x cancels.
+    return (1 - x) * (1 + x)
+
+
+def _arctan_dx(x: Any, ans: Any) -> Any:
+    # 1 / (1 + x**2), written (1/x) / (x + 1/x) for |x| > 1: x*x overflows at 1e155.
+    big = abs(strip(x)) > 1
+    return _piecewise(big, x, lambda t: (1 / t) / (t + 1 / t), lambda t: 1 / (1 + t * t), 0.5)
+
+
+def _tanh_dx(x: Any, ans: Any) -> Any:
+    # 1 - tanh**2 cancels as tanh -> 1 (0 at x = 20, true 1.7e-17); there sech**2 is
+    # 4e / (1 + e)**2 with e = exp(-2|x|), which neither cancels nor overflows.
+    small = abs(strip(x)) < 0.5
+    if (isinstance(small, bool | np.bool_) and small) or _is_complex(x):
+        return 1 - ans * ans  # exact enough where tanh is small; holomorphic for complex z
+    a = abs(x)
+    e = exp(-2 * _where(strip(a) > 400, 400.0, a))  # beyond 400, 0 (and -2|x| overflows)
+    return _where(small, 1 - ans * ans, 4 * e / ((1 + e) * (1 + e)))
+
+
+def _arcsinh_dx(x: Any, ans: Any) -> Any:
+    # 1 / sqrt(x**2 + 1) as 1 / hypot(x, 1): x * x overflows at 1e155 (slope 0, true 1e-155).
+    return 1 / sqrt(x * x + 1) if _is_complex(x) else 1 / hypot(x, 1.0)
+
+
+def _is_complex(x: Any) -> bool:
+    plain = strip(x)
+    return type(plain) is complex or np.iscomplexobj(plain)
+
+
+def _two_difference(x: Any, y: Any) -> tuple[Any, Any]:
+    # d = x - y rounded, and its rounding error e (d + e == x - y exactly; Knuth's TwoSum).
+    d = x - y
+    z = d - x
+    return d, (x - (d - z)) - (y + z)
+
+
+def _logistic_pair(x: Any, y: Any, base_exp: Callable[[Any], Any], log_base: float) -> Any:
+    # (1 / (1 + b**(y - x)), the share of x in log_b(b**x + b**y)), written with
+    # e = b**-|x - y| <= 1 so that nothing overflows; the rounding error of x - y enters
+    # to first order, since the small share b**-|x - y| is as sensitive to it as its exponent.
+    d, error = _two_difference(x, y)
+    e = base_exp(-abs(d)) * (1 - sign(d) * error * log_base)
+    big = 1 / (1 + e)
+    return _where(strip(d) >= 0, big, e * big)
+
+
+def _logaddexp_dx(x: Any, y: Any, ans: Any) -> Any:
+    return _logistic_pair(x, y, exp, 1.0)
+
+
+def _logaddexp_dy(x: Any, y: Any, ans: Any) -> Any:
+    return _logistic_pair(y, x, exp, 1.0)
+
+
+def _logaddexp2_dx(x: Any, y: Any, ans: Any) -> Any:
+    return _logistic_pair(x, y, exp2, LN2)
+
+
+def _logaddexp2_dy(x: Any, y: Any, ans: Any) -> Any:
+    return _logistic_pair(y, x, exp2, LN2)
+
+
+def _heaviside_dh(x: Any, h: Any, ans: Any) -> Any:
+    # heaviside(x, h) is h where x == 0: slope 1 in h there, 0 elsewhere.
+    return _where(strip(x) == 0, 1.0, 0.0)
+
+
+def _arctan2_dy(y: Any, x: Any, ans: Any) -> Any:
+    # x / (x**2 + y**2) as (x / r) / r with r = hypot(y, x): the squares over- and underflow.
+    r = hypot(y, x)
+    return (x / r) / r
+
+
+def _arctan2_dx(y: Any, x: Any, ans: Any) -> Any:
+    r = hypot(y, x)
+    return -(y / r) / r
+
+
 LN2 = math.log(2.0)
 LN10 = math.log(10.0)
+INV_LN2 = 1 / LN2
+INV_LN10 = 1 / LN10
 DEGREE = math.pi / 180.0
 
 # Test domains: several points inside each domain, negative, tiny and large.
@@ -163,6 +324,17 @@ ABOVE_ONE = (1.0001, 1.5, 7.0, 1e5)
 PAIRS = ((-2.5, 0.7), (1.3, -0.4), (1e-6, 3.0), (4.0, 4.5), (60.0, -0.01), (-3.0, -2.0))
 POSITIVE_BASE = ((0.5, 2.5), (2.0, -1.3), (7.0, 0.3), (1e-3, 2.0), (3.0, 3.0), (1.5, -0.5))
 RATIOS = ((7.3, 2.1), (-7.3, 2.1), (5.5, -1.7), (0.3, 0.7), (-0.9, -0.4))
+
+
+def differentiable_arguments(rule: UfuncRule) -> tuple[int, ...]:
+    """The positions of the arguments a row differentiates (all but ``NOT_DIFFERENTIABLE``).
+
+    Examples
+    --------
+    >>> differentiable_arguments(INTEGER_ARGUMENTS[0])  # ldexp(x, e): x only
+    (0,)
+    """
+    return tuple(i for i, p in enumerate(rule.partials) if p is not NOT_DIFFERENTIABLE)
 
 
 def unary(
@@ -205,15 +377,13 @@ UFUNC_RULES: tuple[UfuncRule, ...] = (
     # --- exponentials and logarithms ----------------------------------------------------------
     unary(np.exp,        lambda x, ans: ans,                          REAL,      "exp"),
     unary(np.exp2,       lambda x, ans: ans * LN2,                    REAL,      lambda sp, x: 2**x),
-    unary(np.expm1,      lambda x, ans: ans + 1,                      REAL,      lambda sp, x: sp.exp(x) - 1),
+    unary(np.expm1,      lambda x, ans: exp(x),                       REAL,      lambda sp, x: sp.exp(x) - 1),  # not ans + 1: it cancels for x < 0
     unary(np.log,        lambda x, ans: 1 / x,                        POSITIVE,  "log"),
-    unary(np.log2,       lambda x, ans: 1 / (x * LN2),                POSITIVE,  lambda sp, x: sp.log(x, 2)),
-    unary(np.log10,      lambda x, ans: 1 / (x * LN10),               POSITIVE,  lambda sp, x: sp.log(x, 10)),
+    unary(np.log2,       lambda x, ans: INV_LN2 / x,                  POSITIVE,  lambda sp, x: sp.log(x, 2)),  # x * LN2 overflows
+    unary(np.log10,      lambda x, ans: INV_LN10 / x,                 POSITIVE,  lambda sp, x: sp.log(x, 10)),
     unary(np.log1p,      lambda x, ans: 1 / (1 + x),                  ABOVE_MINUS_ONE, lambda sp, x: sp.log(1 + x)),
-    binary(np.logaddexp, (lambda x, y, ans: exp(x - ans),
-                          lambda x, y, ans: exp(y - ans)),            PAIRS,     lambda sp, x, y: sp.log(sp.exp(x) + sp.exp(y))),
-    binary(np.logaddexp2, (lambda x, y, ans: exp2(x - ans),
-                           lambda x, y, ans: exp2(y - ans)),          PAIRS,     lambda sp, x, y: sp.log(2**x + 2**y, 2)),
+    binary(np.logaddexp, (_logaddexp_dx, _logaddexp_dy),              PAIRS,     lambda sp, x, y: sp.log(sp.exp(x) + sp.exp(y))),
+    binary(np.logaddexp2, (_logaddexp2_dx, _logaddexp2_dy),           PAIRS,     lambda sp, x, y: sp.log(2**x + 2**y, 2)),
     # --- roots: the slope at 0 is +inf (see conventions) ---------------------------------------
     unary(np.sqrt,       lambda x, ans: 0.5 / ans,                    POSITIVE,  "sqrt"),
     unary(np.cbrt,       lambda x, ans: 1 / (3 * ans * ans),          NONZERO,   lambda sp, x: sp.sign(x) * sp.Abs(x) ** sp.Rational(1, 3)),
@@ -221,20 +391,19 @@ UFUNC_RULES: tuple[UfuncRule, ...] = (
     unary(np.sin,        lambda x, ans: cos(x),                       REAL,      "sin"),
     unary(np.cos,        lambda x, ans: -sin(x),                      REAL,      "cos"),
     unary(np.tan,        lambda x, ans: 1 + ans * ans,                REAL,      "tan"),
-    unary(np.arcsin,     lambda x, ans: 1 / sqrt(1 - x * x),          OPEN_UNIT, "asin"),
-    unary(np.arccos,     lambda x, ans: -1 / sqrt(1 - x * x),         OPEN_UNIT, "acos"),
-    unary(np.arctan,     lambda x, ans: 1 / (1 + x * x),              REAL,      "atan"),
-    binary(np.arctan2,   (lambda y, x, ans: x / (x * x + y * y),
-                          lambda y, x, ans: -y / (x * x + y * y)),    PAIRS,     "atan2"),
-    binary(np.hypot,     (lambda x, y, ans: _divide_or_zero(x, ans),
-                          lambda x, y, ans: _divide_or_zero(y, ans)), PAIRS,     lambda sp, x, y: sp.sqrt(x**2 + y**2)),
+    unary(np.arcsin,     lambda x, ans: 1 / sqrt(_one_minus_square(x)),  OPEN_UNIT, "asin"),
+    unary(np.arccos,     lambda x, ans: -1 / sqrt(_one_minus_square(x)), OPEN_UNIT, "acos"),
+    unary(np.arctan,     _arctan_dx,                                  REAL,      "atan"),
+    binary(np.arctan2,   (_arctan2_dy, _arctan2_dx),                  PAIRS,     "atan2"),
+    binary(np.hypot,     (_hypot_share,
+                          lambda x, y, ans: _hypot_share(y, x, ans)), PAIRS,     lambda sp, x, y: sp.sqrt(x**2 + y**2)),
     # --- hyperbolic ---------------------------------------------------------------------------
     unary(np.sinh,       lambda x, ans: cosh(x),                      REAL,      "sinh"),
     unary(np.cosh,       lambda x, ans: sinh(x),                      REAL,      "cosh"),
-    unary(np.tanh,       lambda x, ans: 1 - ans * ans,                REAL,      "tanh"),
-    unary(np.arcsinh,    lambda x, ans: 1 / sqrt(x * x + 1),          REAL,      "asinh"),
+    unary(np.tanh,       _tanh_dx,                                    REAL,      "tanh"),
+    unary(np.arcsinh,    _arcsinh_dx,                                 REAL,      "asinh"),
     unary(np.arccosh,    lambda x, ans: 1 / (sqrt(x - 1) * sqrt(x + 1)), ABOVE_ONE, "acosh"),
-    unary(np.arctanh,    lambda x, ans: 1 / (1 - x * x),              OPEN_UNIT, "atanh"),
+    unary(np.arctanh,    lambda x, ans: 1 / _one_minus_square(x),     OPEN_UNIT, "atanh"),
     # --- kinks: abs/max/min take the smallest subgradient (see conventions) ---------------------
     unary(np.absolute,   lambda x, ans: sign(x),                      NONZERO,   "Abs"),
     unary(np.fabs,       lambda x, ans: sign(x),                      NONZERO,   "Abs"),
@@ -243,8 +412,8 @@ UFUNC_RULES: tuple[UfuncRule, ...] = (
     binary(np.fmax,      (_fmax_dx, _fmax_dy),                        PAIRS,     "Max"),
     binary(np.fmin,      (_fmin_dx, _fmin_dy),                        PAIRS,     "Min"),
     binary(np.copysign,  (lambda x, y, ans: sign(x) * sign(ans), ZERO), RATIOS,  lambda sp, x, y: sp.Abs(x) * sp.sign(y)),
-    binary(np.remainder, (1.0, lambda x, y, ans: -floor(x / y)),      RATIOS,    "Mod"),
-    binary(np.fmod,      (1.0, lambda x, y, ans: -trunc(x / y)),   RATIOS,    lambda sp, x, y: x - y * sp.sign(x / y) * sp.floor(sp.Abs(x / y))),
+    binary(np.remainder, (1.0, _quotient),                            RATIOS,    "Mod"),
+    binary(np.fmod,      (1.0, _quotient),                            RATIOS,    lambda sp, x, y: x - y * sp.sign(x / y) * sp.floor(sp.Abs(x / y))),
     # --- piecewise constant: zero slope everywhere, jumps included ------------------------------
     unary(np.sign,       ZERO,                                        NONZERO,   "sign"),
     unary(np.floor,      ZERO,                                        NON_INTEGER, "floor"),
@@ -252,7 +421,7 @@ UFUNC_RULES: tuple[UfuncRule, ...] = (
     unary(np.trunc,      ZERO,                                        NON_INTEGER, lambda sp, x: sp.sign(x) * sp.floor(sp.Abs(x))),
     unary(np.rint,       ZERO,                                        NON_INTEGER, lambda sp, x: sp.floor(x + sp.Rational(1, 2))),
     binary(np.floor_divide, (ZERO, ZERO),                             RATIOS,    lambda sp, x, y: sp.floor(x / y)),
-    binary(np.heaviside, (ZERO, ZERO),                                RATIOS,    lambda sp, x, y: sp.Heaviside(x, y)),
+    binary(np.heaviside, (ZERO, _heaviside_dh),                       RATIOS,    lambda sp, x, y: sp.Heaviside(x, y)),
     unary(np.spacing,    ZERO,                                        NON_INTEGER),  # jumps at powers of 2
     # --- one step to the next float: x moves, the direction y only picks the side ------------
     binary(np.nextafter, (1.0, ZERO),                                 PAIRS),
@@ -272,9 +441,9 @@ PLAIN_VALUED: tuple[np.ufunc, ...] = (
 """Ufuncs whose output is not differentiable data (booleans): they act on the values."""
 
 INTEGER_ARGUMENTS: tuple[UfuncRule, ...] = (
-    # ldexp(x, e) = x * 2**e: the exponent is an integer, so it is never differentiated; the
-    # row lives outside UFUNC_RULES, whose tests treat every argument as a float.
-    binary(np.ldexp, (lambda x, e, ans: ldexp(1.0, e), ZERO), ((0.7, 3), (-2.5, -2), (1e-3, 10), (60.0, 0))),
+    # ldexp(x, e) = x * 2**e: the exponent is an integer, not differentiable; the row lives
+    # outside UFUNC_RULES, whose tests treat every argument as a float.
+    binary(np.ldexp, (lambda x, e, ans: ldexp(1.0, e), NOT_DIFFERENTIABLE), ((0.7, 3), (-2.5, -2), (1e-3, 10), (60.0, 0))),
 )
 """Rows of ufuncs with an integer argument besides the differentiable float one."""
 

@@ -22,6 +22,7 @@ from dualdiff.dispatch import (
     RULES,
     apply_binary,
     apply_multi_output,
+    apply_nary,
     apply_unary,
     batch_shape,
     make,
@@ -120,7 +121,9 @@ def _call(ufunc: np.ufunc, inputs: tuple[Any, ...], kwargs: dict) -> Any:
         )
     if len(inputs) == 1:
         return apply_unary(rule, inputs[0])
-    return apply_binary(rule, *inputs)
+    if len(inputs) == 2:
+        return apply_binary(rule, *inputs)
+    return apply_nary(rule, *inputs)
 
 
 def _outer(ufunc: np.ufunc, inputs: tuple[Any, ...], kwargs: dict) -> Any:

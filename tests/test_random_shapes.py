@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from dualdiff.dispatch import RULES
-from dualdiff.rules import RATIOS
+from dualdiff.rules import RATIOS, differentiable_arguments
 from dualdiff.testing import check_jvp
 
 # Rules on RATIOS (remainder, fmod, floor_divide, copysign, heaviside) jump wherever x / y
@@ -46,6 +46,9 @@ def cases(draw):
     batch = draw(st.sampled_from([(), (2,)]))
     nin = rule.ufunc.nin
     live = draw(st.lists(st.booleans(), min_size=nin, max_size=nin).filter(any))
+    live = [on and i in differentiable_arguments(rule) for i, on in enumerate(live)]
+    if not any(live):  # only arguments the rule does not differentiate were drawn
+        live = [i in differentiable_arguments(rule) for i in range(nin)]
     seed = draw(st.integers(0, 2**32 - 1))
     return rule, operands, batch, live, seed
 

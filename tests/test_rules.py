@@ -12,7 +12,7 @@ import sympy as sp
 import dualdiff
 from dualdiff.dispatch import RULES
 from dualdiff.elementary import COMPLEX_KERNELS
-from dualdiff.rules import COMPOSED
+from dualdiff.rules import COMPOSED, NOT_DIFFERENTIABLE, differentiable_arguments
 from dualdiff.testing import check_jvp, check_sympy
 
 ELEMENTWISE = [rule for rule in RULES.values() if rule.jvp is None]
@@ -63,19 +63,58 @@ def test_unary_scalar_batched(rule, rng):
     check_jvp(rule.ufunc, (x,), (rng.standard_normal(4),))
 
 
+def of_live(rule, point):
+    """``rule.ufunc`` of its differentiable arguments, the others fixed at ``point``."""
+    live = differentiable_arguments(rule)
+
+    def f(*args):
+        it = iter(args)
+        return rule.ufunc(*(next(it) if i in live else point[i] for i in range(len(point))))
+
+    return f, tuple(point[i] for i in live)
+
+
 @pytest.mark.parametrize("rule", BINARY, ids=name)
 def test_binary_scalar_each_operand_live(rule):
+    live = differentiable_arguments(rule)
     for x, y in rule.domain:
-        check_jvp(rule.ufunc, (x, y), (1.0, 0.0))
-        check_jvp(rule.ufunc, (x, y), (0.0, 1.0))
-        check_jvp(rule.ufunc, (x, y), (0.7, -1.3))
-        check_jvp(lambda a, y=y: rule.ufunc(a, y), (x,), (1.0,))  # y a plain constant
-        check_jvp(lambda b, x=x: rule.ufunc(x, b), (y,), (1.0,))  # x a plain constant
+        if live == (0, 1):
+            check_jvp(rule.ufunc, (x, y), (1.0, 0.0))
+            check_jvp(rule.ufunc, (x, y), (0.0, 1.0))
+            check_jvp(rule.ufunc, (x, y), (0.7, -1.3))
+        if 0 in live:
+            check_jvp(lambda a, y=y: rule.ufunc(a, y), (x,), (1.0,))  # y a plain constant
+        if 1 in live:
+            check_jvp(lambda b, x=x: rule.ufunc(x, b), (y,), (1.0,))  # x a plain constant
+
+
+@pytest.mark.parametrize("rule", [r for r in RULES.values() if NOT_DIFFERENTIABLE in r.partials],
+                         ids=name)
+def test_a_live_operand_where_a_rule_is_not_differentiable_raises(rule):
+    point = rule.domain[0]
+    for i in set(range(rule.ufunc.nin)) - set(differentiable_arguments(rule)):
+        args = list(point)
+        args[i] = dualdiff.Dual(float(point[i]), 1.0)
+        with pytest.raises(TypeError, match=rf"not differentiable in its {ORDINALS[i]} argument"):
+            rule.ufunc(*args)
+        args[i] = np.array([point[i]] * 2)  # a constant array there is fine
+        f, primals = of_live(rule, args)
+        check_jvp(f, tuple(np.broadcast_to(p, (2,)) + 0.0 for p in primals),
+                  tuple(np.ones(2) for _ in primals))
+
+
+ORDINALS = ("first", "second", "third")
 
 
 @pytest.mark.parametrize("rule", BINARY, ids=name)
 def test_binary_array_broadcast_single_and_batched(rule, rng):
     x, y = (np.array(column) for column in zip(*rule.domain, strict=True))
+    live = differentiable_arguments(rule)
+    if live != (0, 1):  # one operand only: arrays, batched, against constant arrays
+        f, primals = of_live(rule, (x, y))
+        check_jvp(f, primals, tuple(rng.standard_normal(p.shape) for p in primals))
+        check_jvp(f, primals, tuple(rng.standard_normal((3, *p.shape)) for p in primals))
+        return
     check_jvp(rule.ufunc, (x, y), (rng.standard_normal(x.shape), rng.standard_normal(y.shape)))
     check_jvp(rule.ufunc, (x, y), (rng.standard_normal((3, *x.shape)),
                                    rng.standard_normal((3, *y.shape))))
@@ -157,3 +196,28 @@ def test_python_float_path_matches_numpy_path(rule):
         assert type(scalar_value) is float
         np.testing.assert_allclose(scalar_value, array_value[0], rtol=4e-16, atol=0)
         np.testing.assert_allclose(scalar_slope, array_slope[0], rtol=1e-15, atol=0)
+
+
+@pytest.mark.parametrize("scalar", [False, True], ids=["array", "scalar"])
+@pytest.mark.parametrize("rule", ELEMENTWISE, ids=name)
+def test_tangents_keep_the_values_precision(rule, scalar):
+    # float32 values keep float32 tangents, whatever the partial computes in (np.where of
+    # 1.0 and 0.0 is float64) and with Python-float constants beside them
+    # (np.maximum(float32 dual, 0.0) once gave float64 tangents)
+    point = rule.domain[1] if isinstance(rule.domain[1], tuple) else (rule.domain[1],)
+    for i in differentiable_arguments(rule):
+        value = np.float32(point[i]) if scalar else np.full(2, point[i], dtype=np.float32)
+        args = list(point)
+        args[i] = dualdiff.Dual(value, 1.0 if scalar else np.ones(2))  # float64 tangents given
+        out = rule.ufunc(*args)
+        plain = np.asarray(rule.ufunc(*(value if j == i else a for j, a in enumerate(point))))
+        assert np.result_type(out.value) == plain.dtype, (name(rule), i)
+        assert np.result_type(out.tangent) == plain.dtype, (name(rule), i)
+
+
+def test_the_constructor_gives_the_tangent_the_values_precision():
+    assert dualdiff.Dual(np.float32(1), 1.0).tangent.dtype == np.float32
+    assert dualdiff.Dual(np.ones(2, np.float32), np.ones(2)).tangent.dtype == np.float32
+    assert type(dualdiff.Dual(1.0, np.float32(2)).tangent) is float
+    with pytest.raises(TypeError, match="complex tangent"):
+        dualdiff.Dual(np.ones(2, np.float32), np.ones(2) * 1j)
