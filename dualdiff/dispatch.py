@@ -34,6 +34,8 @@ import numpy as np
 from dualdiff import memory
 from dualdiff.dual import Dual, install_operators
 from dualdiff.elementary import REAL_KERNELS, SCALAR_ERRORS, evaluator, ordinary, strip
+from dualdiff.memory import batch_of as batch_shape
+from dualdiff.memory import make
 from dualdiff.rules import (
     INTEGER_ARGUMENTS,
     MULTI_OUTPUT,
@@ -65,15 +67,6 @@ FUNCTION_EXAMPLES: dict[Callable[..., Any], tuple[Any, ...]] = {}
 _new = object.__new__
 _SCALARS = (float, complex)
 _NUMBERS = (float, int, complex)
-
-
-def make(value: Any, tangent: Any, tag: int) -> Dual:
-    """Build a dual number without validation (internal fast constructor)."""
-    result = _new(Dual)
-    result.value = value
-    result.tangent = tangent
-    result.tag = tag
-    return result
 
 
 def register_ufunc(rule: UfuncRule) -> UfuncRule:
@@ -244,13 +237,6 @@ def _ndim(x: Any) -> int:
 
 def _shape(x: Any) -> tuple[int, ...]:
     return getattr(x, "shape", ())
-
-
-def batch_shape(x: Dual) -> tuple[int, ...]:
-    """``(k,)`` if ``x`` carries a batch of ``k`` tangents, else ``()``."""
-    if _ndim(x.tangent) > _ndim(x.value):
-        return _shape(x.tangent)[:1]
-    return ()
 
 
 def zero_tangent(value: Any, batch: tuple[int, ...] = ()) -> Any:

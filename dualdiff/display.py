@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 
+from dualdiff import memory  # a module object: dualdiff.memory may still be importing
 from dualdiff.dual import Dual
 from dualdiff.tags import USER_TAG
 
@@ -54,14 +55,7 @@ Leaf = Callable[[Any], str]
 
 def _levels(x: Any) -> dict[int, int]:
     """Number the tags of a (nested) dual number from 1 (oldest, innermost) up."""
-    tags: set[int] = set()
-    stack = [x]
-    while stack:
-        item = stack.pop()
-        if type(item) is Dual:
-            tags.add(item.tag)
-            stack += [item.value, item.tangent]
-    return {tag: level for level, tag in enumerate(sorted(tags), start=1)}
+    return {tag: level for level, tag in enumerate(sorted(memory.tags_in(x)), start=1)}
 
 
 def _plain(x: Any) -> Any:
