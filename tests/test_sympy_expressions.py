@@ -65,10 +65,13 @@ coordinates = st.floats(min_value=-2.0, max_value=2.0, allow_nan=False, allow_su
 
 
 def _has_tie(expr, point):
-    """Whether a Max/Min compares equal arguments at the point (a kink: no derivative)."""
+    """Whether a Max/Min ties or an Abs is at 0 at the point (a kink: no derivative)."""
     for node in expr.atoms(sp.Max, sp.Min):
         values = [complex(arg.evalf(30, subs=point)) for arg in node.args]
         if any(abs(a - b) <= 1e-9 * (1 + abs(a)) for i, a in enumerate(values) for b in values[:i]):
+            return True
+    for node in expr.atoms(sp.Abs):  # |u| at u == 0: a kink too (sympy's slope is nan)
+        if abs(complex(node.args[0].evalf(30, subs=point))) <= 1e-12:
             return True
     return False
 
