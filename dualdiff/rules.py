@@ -118,7 +118,8 @@ def _power_dx(x: Any, y: Any, ans: Any) -> Any:
         plain_ans, plain_x = abs(strip(ans)), strip(x)
         ratio = (plain_x != 0) & (plain_ans >= _NORMAL) & (plain_ans <= _HUGE)
         quotient = _where(abs(strip(y)) <= 1, (y * ans) / x, y * (ans / x))
-        return _where(y == 0, 0.0, _where(ratio, quotient, y * power(x, y - 1)))
+        general = _where(ratio, quotient, y * power(x, y - 1))
+        return _where(y == 0, 0.0, _where(y == 2, 2.0 * x, general))  # x**2 exact, as scalars
 
 
 _NORMAL = 2.2250738585072014e-308
