@@ -817,7 +817,10 @@ def call_function(func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict)
     if out is None:
         return memory.settle(implementation(*args, **kwargs), (args, kwargs))
     kwargs = {key: value for key, value in kwargs.items() if key != "out"}
-    result = memory.settle(implementation(*args, **kwargs), (args, kwargs))
+    if memory.tags_in((args, list(kwargs.values()))):
+        result = memory.settle(implementation(*args, **kwargs), (args, kwargs))
+    else:  # only out= is a Dual: NumPy's own result, written into it
+        result = func(*args, **kwargs)
     return memory.store_out(out, result, f"numpy.{func.__name__}")
 
 

@@ -565,22 +565,31 @@ from dualdiff import display as _display  # noqa: E402
 from dualdiff import memory as _memory  # noqa: E402
 
 
-def _in_place(operator: Any, symbol: str) -> Any:
+def _in_place(operator: Any, ufunc: np.ufunc, symbol: str) -> Any:
     """The augmented assignment ``x op= y``: in place for arrays, as NumPy's, else a rebinding.
 
     The result is computed first (with the old value, as ``x *= y``'s tangent
     rule needs) and then written over ``x``'s value and tangents, so every
-    view and alias of ``x`` sees it.  A scalar Dual is immutable, like a
-    NumPy scalar: ``x op= y`` binds the name to a new Dual.
+    view and alias of ``x`` sees it.  Where the value is a plain array and
+    ``y`` a constant or a Dual of ``x``'s derivative, the value is computed by
+    NumPy's own in-place call (``ufunc(x, y, out=x)``), whose rounding can
+    differ from the out-of-place one (complex products).  A scalar Dual is
+    immutable, like a NumPy scalar: ``x op= y`` binds the name to a new Dual.
     """
 
     def method(self: Dual, other: Any) -> Any:
         result = operator(self, other)
         if result is NotImplemented or not isinstance(_strip(self.value), np.ndarray):
             return result
+        other_value = other.value if type(other) is Dual and other.tag == self.tag else other
+        if (type(self.value) is np.ndarray and type(other_value) is not Dual
+                and type(result) is Dual and result.tag == self.tag
+                and _dispatch.batch_shape(result) in ((), _dispatch.batch_shape(self))):
+            ufunc(self.value, other_value, out=self.value)  # NumPy's arithmetic, bit for bit
+            result = _dispatch.make(self.value, result.tangent, result.tag)
         return _memory.assign(self, result, what=f"x {symbol} y")
 
-    method.__name__ = f"__i{operator.__name__.strip('_')}__"
+    method.__name__ = f"__i{ufunc.__name__}__"
     return method
 
 
@@ -595,14 +604,14 @@ def install_operators() -> None:
     Dual.__mod__, Dual.__rmod__ = binary(np.remainder)
     Dual.__matmul__, Dual.__rmatmul__ = _matmul, _rmatmul
     Dual.__pow__, Dual.__rpow__ = binary(np.power)
-    Dual.__iadd__ = _in_place(Dual.__add__, "+=")
-    Dual.__isub__ = _in_place(Dual.__sub__, "-=")
-    Dual.__imul__ = _in_place(Dual.__mul__, "*=")
-    Dual.__itruediv__ = _in_place(Dual.__truediv__, "/=")
-    Dual.__ifloordiv__ = _in_place(Dual.__floordiv__, "//=")
-    Dual.__imod__ = _in_place(Dual.__mod__, "%=")
-    Dual.__ipow__ = _in_place(Dual.__pow__, "**=")
-    Dual.__imatmul__ = _in_place(Dual.__matmul__, "@=")
+    Dual.__iadd__ = _in_place(Dual.__add__, np.add, "+=")
+    Dual.__isub__ = _in_place(Dual.__sub__, np.subtract, "-=")
+    Dual.__imul__ = _in_place(Dual.__mul__, np.multiply, "*=")
+    Dual.__itruediv__ = _in_place(Dual.__truediv__, np.true_divide, "/=")
+    Dual.__ifloordiv__ = _in_place(Dual.__floordiv__, np.floor_divide, "//=")
+    Dual.__imod__ = _in_place(Dual.__mod__, np.remainder, "%=")
+    Dual.__ipow__ = _in_place(Dual.__pow__, np.power, "**=")
+    Dual.__imatmul__ = _in_place(Dual.__matmul__, np.matmul, "@=")
     Dual.__divmod__, Dual.__rdivmod__ = _divmod, _rdivmod
     Dual.__neg__ = unary(np.negative)
     Dual.__pos__ = unary(np.positive)

@@ -183,10 +183,6 @@ def copy(x: Dual, order: str = "K") -> Dual:
 # --- settling the result of an operation -------------------------------------------------------
 
 
-def _arrays(x: Any) -> list[np.ndarray]:
-    return [p for p in parts(x) if isinstance(p, np.ndarray)]
-
-
 def settle(result: Any, inputs: Any) -> Any:
     """Make a function's result obey the memory model, given the Duals it was computed from.
 

@@ -44,9 +44,7 @@ def _plain(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _rounding(func: Callable[..., Any]) -> Callable[..., Any]:
-    def flat(a: Any, *args: Any, **kwargs: Any) -> Any:
-        if type(a) is not Dual:  # only out= was a Dual: a plain result, written into it
-            return func(a, *args, **kwargs)
+    def flat(a: Any, *args: Any, **kwargs: Any) -> Dual:
         value = func(a.value, *args, **kwargs)
         tag, batch = live(a)
         return make(value, zero_tangent(value, batch), tag)
