@@ -269,7 +269,9 @@ def _other_ufunc_name(ufunc: np.ufunc) -> str:
         special = importlib.import_module("scipy.special")
     except ImportError:  # pragma: no cover
         special = None
-    if special is not None and getattr(special, ufunc.__name__, None) is ufunc:
+    public = getattr(special, ufunc.__name__, None)
+    # (with SCIPY_ARRAY_API=1 the public name is a Python wrapper of the ufunc)
+    if special is not None and ufunc in (public, getattr(public, "__wrapped__", None)):
         return f"scipy.special.{ufunc.__name__}"
     return ufunc.__name__
 

@@ -11,6 +11,11 @@ than in the rows: ``sympy.lambdify`` turns ``erf`` or ``besselj`` into names
 NumPy does not have, so :func:`dualdiff.testing.check_sympy` cannot run them;
 the tests compare with ``sympy.diff`` evaluated by mpmath instead.
 
+With ``SCIPY_ARRAY_API=1`` set, SciPy's public names are Python functions
+around the ufuncs (they choose an array namespace first); the rows are keyed on
+the ufuncs themselves either way (:func:`ufunc_of`), and a Dual reaches them
+through the wrappers by way of :mod:`dualdiff.array_api`'s ``special``.
+
 ``scipy.special.softplus`` is not a ufunc but ``np.logaddexp(0, x)``, which
 dualdiff already differentiates; ``polygamma`` is a Python function, so the
 slope of ``digamma`` uses :func:`polygamma` below.  ``zeta(x, q)`` and
@@ -40,10 +45,43 @@ from dualdiff.dual import Dual
 from dualdiff.elementary import exp, log, power, sign, sqrt, strip
 from dualdiff.rules import NOT_DIFFERENTIABLE, POSITIVE, UfuncRule, binary, unary
 
+
+class _Ufuncs:
+    """``scipy.special`` with each name that wraps a ufunc read as the ufunc itself.
+
+    With ``SCIPY_ARRAY_API=1`` SciPy exports its ufuncs wrapped in Python
+    functions that first pick an array namespace (``functools.wraps`` keeps the
+    ufunc as ``__wrapped__``); without it, the names are the ufuncs.  The rows
+    key on, and their partials evaluate with, the ufuncs either way, so the
+    table is the same with the flag on or off.
+    """
+
+    def __init__(self, module: Any) -> None:
+        self._module = module
+
+    def __getattr__(self, name: str) -> Any:
+        return ufunc_of(getattr(self._module, name))
+
+
+def ufunc_of(function: Any) -> Any:
+    """The ufunc behind a ``scipy.special`` function (itself if it is one, or not a wrapper).
+
+    Examples
+    --------
+    >>> import scipy.special
+    >>> ufunc_of(scipy.special.erf)  # the same with SCIPY_ARRAY_API=1 set
+    <ufunc 'erf'>
+    """
+    wrapped = getattr(function, "__wrapped__", None)
+    return wrapped if isinstance(wrapped, np.ufunc) else function
+
+
 try:
-    import scipy.special as sc
+    import scipy.special as _scipy_special
 except ImportError:  # pragma: no cover - SciPy is an optional dependency
     sc = None
+else:
+    sc = _Ufuncs(_scipy_special)
 
 TWO_OVER_SQRT_PI = 2 / math.sqrt(math.pi)
 SQRT_PI_OVER_2 = math.sqrt(math.pi) / 2
@@ -385,7 +423,7 @@ def _rules() -> tuple[UfuncRule, ...]:
         binary(sc.gammaincc, (ND, lambda a, x, ans: -_gammainc_dx(a, x, ans)),   SHAPE_AND_X),
         UfuncRule(sc.betainc, (ND, ND, _betainc_dx),                             BETAINC),
         # --- Hurwitz zeta(x, q): in q only (d/dx has no closed form) ----------------------
-        binary(sc._ufuncs._zeta, (ND, lambda x, q, ans: -x * sc.zeta(x + 1, q)),  ZETA),
+        binary(sc._ufuncs._zeta, (ND, lambda x, q, ans: -x * sc._ufuncs._zeta(x + 1, q)), ZETA),
         # --- Lambert W (complex output; z real or complex, branch k and tolerance fixed) --
         UfuncRule(sc._ufuncs._lambertw, (_lambertw_dz, ND, ND),                  LAMBERTW),
         # --- x log y and entropies: flat in y where x == 0 --------------------------------
