@@ -185,6 +185,28 @@ class Dual:
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         raise TypeError(_NOT_AN_ARRAY)
 
+    # --- the array API standard (dualdiff/array_api/) ----------------------------------------
+    def __array_namespace__(self, /, *, api_version: str | None = None) -> Any:
+        """The array API namespace of Duals, :mod:`dualdiff.array_api` (revision 2024.12)."""
+        from dualdiff import array_api  # noqa: PLC0415 - it imports this module
+
+        if api_version not in (None, "2021.12", "2022.12", "2023.12", "2024.12"):
+            raise ValueError(f"dualdiff.array_api implements the array API 2024.12 (and the "
+                             f"revisions before it), not {api_version!r}")
+        return array_api
+
+    @property
+    def device(self) -> str:
+        """Where the Dual is: always ``"cpu"``, as NumPy's arrays."""
+        return "cpu"
+
+    def to_device(self, device: Any, /, *, stream: Any = None) -> Dual:
+        """The Dual itself on ``"cpu"``, its only device (anything else is a ``ValueError``)."""
+        from dualdiff.array_api._devices import check_device  # noqa: PLC0415
+
+        check_device(device)
+        return self
+
     # --- conversions that would lose the tangent ---------------------------------------------
     def __float__(self) -> float:
         raise TypeError(_LOST.format(

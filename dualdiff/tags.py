@@ -86,3 +86,21 @@ def is_running(tag: int) -> bool:
     True
     """
     return tag == USER_TAG or tag in _RUNNING
+
+
+def newest_running() -> int:
+    """The newest tag of the derivative calls running now (:data:`USER_TAG` if none runs).
+
+    A constant made without any Dual to take a tag from (``dualdiff.array_api.zeros``)
+    belongs to it, so the Duals of that derivative can be written into it.
+
+    Examples
+    --------
+    >>> tag = new_tag()
+    >>> with running(tag):
+    ...     newest_running() == tag
+    True
+    >>> newest_running() == USER_TAG  # no derivative call runs here
+    True
+    """
+    return max(_RUNNING, default=USER_TAG)
