@@ -115,6 +115,30 @@ def summarize(data: dict[str, Any]) -> dict[str, Any]:
             "by_file": dict(sorted(by_file.items())), "failing": sorted(failing)}
 
 
+def markdown(result: dict[str, Any]) -> str:
+    """The published run as MyST Markdown: the figure, the run's setting, a table by file."""
+    summary, run_ = result["summary"], result["run"]
+    passed, total = summary.get("passed", 0), summary.get("total", 0)
+    skipped = summary.get("skipped", 0)
+    lines = [
+        f"**{passed} of {total - skipped}** conformance tests pass "
+        f"({passed / max(total - skipped, 1):.0%}; {skipped} more are skipped by the suite "
+        "itself), measured "
+        f"{run_['date']} on {run_['machine']} with Python {run_['python']} and NumPy "
+        f"{run_['numpy']}, {run_['max_examples']} hypothesis examples a test, "
+        f"{run_['seconds']} s, by `python benchmarks/array_api_conformance.py --write` "
+        f"({run_['suite']}).",
+        "",
+        "| test file | passed | failed | skipped |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for name, counts in result["by_file"].items():
+        failed = counts.get("failed", 0) + counts.get("error", 0)
+        lines.append(f"| `{name}` | {counts.get('passed', 0)} | {failed} | "
+                     f"{counts.get('skipped', 0)} |")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("tests", nargs="*", default=["array_api_tests"])

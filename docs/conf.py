@@ -227,6 +227,37 @@ def insert_coverage_table(app: Any, docname: str, source: list[str]) -> None:
     source[0] = text.replace(COVERAGE_MARKER, markdown_report(classify()), 1)
 
 
+ARRAY_API_PAGE = "array_api"
+ARRAY_API_MARKERS = ("% scipy-array-api-survey", "% array-api-conformance")
+ARRAY_API_RESULTS = DOCS / "_data" / "array_api_conformance.json"
+
+
+def insert_array_api_sections(app: Any, docname: str, source: list[str]) -> None:
+    """The array API page: this build's SciPy survey, and the committed conformance run."""
+    if docname != ARRAY_API_PAGE:
+        return
+    import importlib.util  # noqa: PLC0415 - only this page needs it
+
+    from sphinx.errors import ExtensionError  # noqa: PLC0415 - only during a build
+
+    text = source[0]
+    for marker in ARRAY_API_MARKERS:
+        if marker not in text.splitlines():
+            raise ExtensionError(f"{docname} lost its {marker!r} line")
+    command = [sys.executable, "-m", "dualdiff.array_api.scipy_survey"]
+    done = subprocess.run(command, cwd=ROOT, env={**_child_environment(), "SCIPY_ARRAY_API": "1"},
+                          capture_output=True, text=True, timeout=300, check=False)
+    if done.returncode != 0:
+        raise ExtensionError(f"{' '.join(command)} failed:\n{done.stderr[-3000:]}")
+    spec = importlib.util.spec_from_file_location(
+        "array_api_conformance", ROOT / "benchmarks" / "array_api_conformance.py")
+    harness = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(harness)
+    figure = harness.markdown(json.loads(ARRAY_API_RESULTS.read_text(encoding="utf-8")))
+    text = text.replace(ARRAY_API_MARKERS[0], done.stdout, 1)
+    source[0] = text.replace(ARRAY_API_MARKERS[1], figure, 1)
+
+
 def always_reread_performance(app: Any, env: Any, added: Any, changed: Any, removed: Any) -> list:
     """The measurements change on every build, so the performance page is always re-read."""
     return [BENCHMARK_PAGE] if BENCHMARK_PAGE in env.found_docs else []
@@ -290,5 +321,6 @@ def setup(app: Any) -> dict[str, Any]:
     app.connect("builder-inited", run_benchmarks)
     app.connect("source-read", insert_benchmark_tables)
     app.connect("source-read", insert_coverage_table)
+    app.connect("source-read", insert_array_api_sections)
     app.connect("env-get-outdated", always_reread_performance)
     return {"parallel_read_safe": False}

@@ -30,6 +30,7 @@ from dualdiff.tracing import EvaluationTrace, trace
 __all__ = [
     "Dual",
     "EvaluationTrace",
+    "array_api",
     "derivative",
     "gradient",
     "hessian",
@@ -48,3 +49,6 @@ __all__ = [
     "value_and_jacobian",
 ]
 __version__ = "0.1.0"
+
+# The array API namespace of Duals (x.__array_namespace__()): last, since it builds on the above.
+from dualdiff import array_api

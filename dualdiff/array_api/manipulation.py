@@ -112,8 +112,17 @@ def tensordot(x1: Array, x2: Array, /, *, axes: Any = 2) -> Array:
 
 
 def vecdot(x1: Array, x2: Array, /, *, axis: int = -1) -> Array:
-    """``numpy.vecdot``: conjugate of ``x1`` times ``x2``, summed along ``axis``."""
-    return np.vecdot(x1, x2, axis=axis)
+    """``numpy.vecdot``: conjugate of ``x1`` times ``x2``, summed along ``axis``.
+
+    ``axis`` (of the broadcast shape) is moved last first, since dualdiff's
+    ``vecdot`` contracts the last axis.
+    """
+    if axis == -1:
+        return np.vecdot(x1, x2)
+    ndim = max(np.ndim(x1), np.ndim(x2))
+    x1, x2 = (np.moveaxis(np.reshape(x, (1,) * (ndim - np.ndim(x)) + np.shape(x)), axis, -1)
+              for x in (x1, x2))
+    return np.vecdot(x1, x2)
 
 
 __all__ = [
