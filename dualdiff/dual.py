@@ -195,6 +195,16 @@ class Dual:
                              f"revisions before it), not {api_version!r}")
         return array_api
 
+    def __dlpack__(self, /, *, stream: Any = None, max_version: Any = None,
+                   dl_device: Any = None, copy: Any = None) -> Any:
+        """Refused: DLPack has no place for a tangent (``TypeError``)."""
+        raise TypeError("a Dual has no DLPack form (it would drop the tangent); pass the Dual "
+                        "itself, or x.value for its value on purpose")
+
+    def __dlpack_device__(self, /) -> tuple[int, int]:
+        """The CPU, DLPack's device type 1."""
+        return (1, 0)
+
     @property
     def device(self) -> str:
         """Where the Dual is: always ``"cpu"``, as NumPy's arrays."""
@@ -615,6 +625,22 @@ def _in_place(operator: Any, ufunc: np.ufunc, symbol: str) -> Any:
     return method
 
 
+def _invert(self: Dual) -> Any:
+    return np.invert(self)
+
+
+def _bitwise(ufunc: np.ufunc) -> tuple[Any, Any]:
+    """``x op y`` and ``y op x`` as the ufunc, which refuses floating values (``TypeError``)."""
+
+    def forward(self: Dual, other: Any) -> Any:
+        return ufunc(self, other)
+
+    def reflected(self: Dual, other: Any) -> Any:
+        return ufunc(other, self)
+
+    return forward, reflected
+
+
 def install_operators() -> None:
     """Give ``Dual`` its operators: each is a call of a ufunc's rule, as in NumPy's mixin."""
     binary, unary = _dispatch.binary_operator, _dispatch.unary_operator
@@ -635,6 +661,13 @@ def install_operators() -> None:
     Dual.__ipow__ = _in_place(Dual.__pow__, np.power, "**=")
     Dual.__imatmul__ = _in_place(Dual.__matmul__, np.matmul, "@=")
     Dual.__divmod__, Dual.__rdivmod__ = _divmod, _rdivmod
+    # bitwise operators (the array API names them): dualdiff's TypeError for floating values
+    Dual.__and__, Dual.__rand__ = _bitwise(np.bitwise_and)
+    Dual.__or__, Dual.__ror__ = _bitwise(np.bitwise_or)
+    Dual.__xor__, Dual.__rxor__ = _bitwise(np.bitwise_xor)
+    Dual.__lshift__, Dual.__rlshift__ = _bitwise(np.left_shift)
+    Dual.__rshift__, Dual.__rrshift__ = _bitwise(np.right_shift)
+    Dual.__invert__ = _invert
     Dual.__neg__ = unary(np.negative)
     Dual.__pos__ = unary(np.positive)
     Dual.__abs__ = unary(np.absolute)

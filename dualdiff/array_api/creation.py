@@ -23,9 +23,8 @@ import numpy as np
 
 from dualdiff.array_api._devices import check_device
 from dualdiff.array_api._dtypes import astype
-from dualdiff.dispatch import zero_tangent
-from dualdiff.dual import Dual, as_value
-from dualdiff.memory import make, tags_in
+from dualdiff.dual import Dual
+from dualdiff.memory import make, tags_in, zeros_like_layout
 from dualdiff.tags import newest_running
 
 
@@ -34,8 +33,9 @@ def constant(array: Any) -> Any:
 
     The Dual belongs to the newest derivative call running (see above).
 
-    The array itself becomes the value (no copy); 0-d values become numbers
-    as in ``Dual``.
+    The array itself becomes the value (no copy).  A 0-d array stays a 0-d
+    array, not a number as in ``Dual(3.0)``: the standard's 0-d arrays can be
+    written into (``out[mask] = v``, as ``array_api_extra.apply_where`` does).
 
     Examples
     --------
@@ -49,8 +49,14 @@ def constant(array: Any) -> Any:
     array = np.asarray(array)
     if array.dtype.kind not in "fc":
         return array
-    value = as_value(array) if array.ndim == 0 else array
-    return make(value, zero_tangent(value), newest_running())
+    return make(array, memory_zeros(array), newest_running())
+
+
+def memory_zeros(array: np.ndarray) -> np.ndarray:
+    """A zero tangent laid out as ``array``, writable where it is (:mod:`dualdiff.memory`)."""
+    tangent = zeros_like_layout(array, (), array.dtype)
+    tangent.flags.writeable = array.flags.writeable
+    return tangent
 
 
 def _join(obj: Any) -> Any:

@@ -113,8 +113,8 @@ REASONS = (  # (pattern in the error, the reason shown)
     (r"cannot become a plain NumPy array",
      "SciPy converts its input with `np.asarray` here (no array-API path in this version)"),
     (r"Multiple namespaces",
-     "a NumPy array meets the Dual in SciPy's `array_namespace` (one SciPy made, or one "
-     "passed in: pass `xp.asarray(p)` instead)"),
+     "a NumPy array meets the Dual in SciPy's `array_namespace`: a boolean or integer result "
+     "(which this namespace leaves plain), or an argument passed in (pass `xp.asarray(p)`)"),
     (r"scalar Dual does not support item assignment",
      "SciPy writes into a 0-d result; a 0-d Dual is a scalar, immutable as NumPy's scalars"),
     (r"cannot cast a Dual to u?int",
