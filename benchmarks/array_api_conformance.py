@@ -115,6 +115,9 @@ def summarize(data: dict[str, Any]) -> dict[str, Any]:
         name = test["nodeid"].split("::")[0].removeprefix("array_api_tests/")
         counts = by_file.setdefault(name, {})
         counts[test["outcome"]] = counts.get(test["outcome"], 0) + 1
+        seconds = sum(test.get(stage, {}).get("duration", 0.0)
+                      for stage in ("setup", "call", "teardown"))
+        counts["seconds"] = round(counts.get("seconds", 0.0) + seconds, 2)
         if test["outcome"] in ("failed", "error"):
             failing.append(test["nodeid"])
     return {"summary": {k: v for k, v in data["summary"].items() if k != "collected"},

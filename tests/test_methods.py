@@ -46,8 +46,6 @@ NOT_ON_DUAL = {
     "dumps": "serialization would drop the tangent",
     "tobytes": "serialization would drop the tangent",
     "tofile": "serialization would drop the tangent",
-    "device": "array-API device placement: CPU NumPy only",
-    "to_device": "array-API device placement: CPU NumPy only",
     "partition": "in place: use np.partition(x, kth), which returns the partitioned Dual",
     "resize": "in place, changes the size: use np.resize or np.reshape",
 }
@@ -122,6 +120,7 @@ CALLS = [
     ("flatten",      "matrix", ()),
     ("flatten",      "matrix", ("F",)),
     ("flatten",      "matrix", ("K",)),
+    ("to_device",    "matrix", ("cpu",)),
     ("transpose",    "matrix", ()),
     ("transpose",    "matrix", (1, 0)),
     ("transpose",    "matrix", ((1, 0),)),

@@ -9,6 +9,7 @@ tangent.  The dtype objects are NumPy's ``numpy.dtype`` instances, so
 from __future__ import annotations
 
 import builtins
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -80,15 +81,29 @@ def can_cast(from_: Any, to: Any, /) -> builtins.bool:
     return np.can_cast(from_.dtype if hasattr(from_, "dtype") else from_, to)
 
 
-def finfo(type: Any, /) -> Any:
+@dataclasses.dataclass(frozen=True)
+class FInfo:
+    """Machine limits of a floating dtype, as the standard states them: Python numbers."""
+
+    bits: int
+    eps: float
+    max: float
+    min: float
+    smallest_normal: float
+    dtype: np.dtype
+
+
+def finfo(type: Any, /) -> FInfo:
     """Machine limits of a float or complex dtype (``numpy.finfo``; a Dual reads its dtype).
 
     Examples
     --------
-    >>> finfo(float32).bits
-    32
+    >>> finfo(float32).bits, finfo(float32).eps
+    (32, 1.1920928955078125e-07)
     """
-    return np.finfo(type.dtype if hasattr(type, "dtype") else type)
+    info = np.finfo(type.dtype if hasattr(type, "dtype") else type)
+    return FInfo(int(info.bits), float(info.eps), float(info.max), float(info.min),
+                 float(info.smallest_normal), info.dtype)
 
 
 def iinfo(type: Any, /) -> Any:
@@ -105,24 +120,25 @@ def iinfo(type: Any, /) -> Any:
 def astype(x: Any, dtype: Any, /, *, copy: builtins.bool = True, device: Any = None) -> Any:
     """``x`` as ``dtype``: a Dual to a float or complex dtype (its tangents too).
 
-    A Dual cast to an integer or boolean dtype raises ``TypeError``: such an
-    array carries no tangent; take ``x.value`` on purpose.
+    A Dual cast to an integer or boolean dtype gives its values cast, a plain
+    array, as ``int(x)`` gives the value truncated: the cast is piecewise
+    constant, so its slope is 0 by dualdiff's convention (``docs/conventions.md``).
 
     Examples
     --------
     >>> from dualdiff import Dual
     >>> astype(Dual(np.array([1.0, 2.0]), np.ones(2)), float32).tangent.dtype
     dtype('float32')
+    >>> astype(Dual(np.array([1.5, -2.5]), np.ones(2)), int64)
+    array([ 1, -2])
     """
     from dualdiff.array_api._devices import check_device  # noqa: PLC0415 - a sibling
 
     check_device(device)
     dtype = np.dtype(dtype)
     if type(x) is Dual:
-        if dtype.kind not in "fc":
-            raise TypeError(
-                f"cannot cast a Dual to {dtype}: integer and boolean arrays carry no tangent; "
-                "take the value on purpose with x.value")
+        if dtype.kind not in "fc":  # piecewise constant: plain values, as int(x)
+            return np.astype(np.asarray(strip(x)), dtype, copy=True)
         if x.dtype.kind == "c" and dtype.kind != "c":
             raise TypeError("cannot cast a complex Dual to a real dtype; take xp.real(x) first")
         if not copy and x.dtype == dtype:
