@@ -30,7 +30,6 @@ from dualdiff.tracing import EvaluationTrace, trace
 __all__ = [
     "Dual",
     "EvaluationTrace",
-    "array_api",
     "derivative",
     "gradient",
     "hessian",
