@@ -50,4 +50,4 @@ __all__ = [
 __version__ = "0.1.0"
 
 # The array API namespace of Duals (x.__array_namespace__()): last, since it builds on the above.
-from dualdiff import array_api
+from dualdiff import array_api  # noqa: F401  (dd.array_api; a module, as dd.testing, not in __all__)

@@ -25,7 +25,7 @@ from __future__ import annotations
 import cmath
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import Any
 
@@ -101,6 +101,9 @@ def register_ufunc(rule: UfuncRule) -> UfuncRule:
     1.1283791670955126
     >>> _ = RULES.pop(erf)  # leave the registry as it was
     """
+    wrapped = getattr(rule.ufunc, "__wrapped__", None)
+    if not isinstance(rule.ufunc, np.ufunc) and isinstance(wrapped, np.ufunc):
+        rule = replace(rule, ufunc=wrapped)  # SciPy's wrapper of a ufunc (SCIPY_ARRAY_API=1)
     RULES[rule.ufunc] = rule
     EVALUATE[rule.ufunc] = evaluator(rule.ufunc)
     if "_FAST_UNARY" in globals():
