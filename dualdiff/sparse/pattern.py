@@ -427,6 +427,10 @@ def _numeric(value: Any) -> bool:
 
 def aligned(x: Any, shape: tuple[int, ...], mask: Any = None) -> Any:
     """``x``'s pattern broadcast to ``shape`` (rows of constants empty), keeping ``mask``."""
+    if mask is not None and np.all(mask):
+        mask = None
+    if mask is None and x._rows is None and x.shape == shape:
+        return x._store.pattern
     rows = np.broadcast_to(x.rows(), shape)
     if mask is not None:
         rows = np.where(np.broadcast_to(mask, shape), rows, -1)
@@ -461,6 +465,10 @@ def _write_rows(store: _Store, positions: np.ndarray, source: Any, source_rows: 
             (np.ones(len(positions)), (positions, np.arange(len(positions)))),
             shape=(total, len(positions)))
         store.pattern = csr.union(p, csr.product(scatter, csr.gather(source, source_rows)))
+        return
+    if source is not None and len(positions) and positions[-1] - positions[0] == len(
+            positions) - 1 and (np.diff(positions) == 1).all():  # a slice: splice the rows in
+        store.pattern = csr.splice(p, int(positions[0]), csr.gather(source, source_rows))
         return
     ids = np.arange(total, dtype=np.int64)
     if source is None:
@@ -831,20 +839,23 @@ def _outer(func: Any, args: tuple[Any, ...], kwargs: dict) -> Any:
 
 # --- selections: the function itself run on element ids ----------------------------------------
 
-_SHIFT_FLOOR = 2.0**20
+ID_BASE = 2.0**52
+"""Element ids are ``ID_BASE + k`` (exact float64 integers): no plausible constant is one."""
 
 
 def selection(by_value: tuple[tuple[str, int], ...] = (), *,
               in_place: bool = False) -> Callable[..., Any]:
     """The rule of a function that only moves, copies or fills elements.
 
-    The function runs three times: on the values, and on two sets of element
-    ids (float64) that differ by a shift.  An output element that moved with
-    the shift is the input element whose id it holds; one that did not is a
-    constant.  ``by_value`` names the arguments (name, position) that are data
-    of the selection, not selected (``np.where``'s condition, ``take``'s
-    indices): tracers there are replaced by their values.  ``in_place``: the
-    function writes into its first argument and returns ``None``.
+    The function runs twice: on the values, and on arrays of element ids
+    (float64 ``ID_BASE + k``, ``k`` numbering the elements of every traced
+    argument) in place of the tracers.  An output element holding an id is
+    that input element; any other value is a constant (a fill value).  A
+    constant that happened to equal an id would only add a false positive,
+    never lose a dependence.  ``by_value`` names the arguments (name,
+    position) that steer the selection rather than being selected
+    (``np.where``'s condition, ``take``'s indices): tracers there give their
+    values.  ``in_place``: the function writes into its first argument.
     """
 
     def rule(func: Any, args: tuple[Any, ...], kwargs: dict) -> Any:
@@ -862,17 +873,26 @@ def selection(by_value: tuple[tuple[str, int], ...] = (), *,
     return rule
 
 
-def _id_arrays(tracers: list[SparsityTracer], shift: float) -> dict[int, np.ndarray]:
-    arrays, offset = {}, 1.0
+def _id_arrays(tracers: list[SparsityTracer]) -> dict[int, np.ndarray]:
+    arrays, offset = {}, ID_BASE
     for t in tracers:
-        ids = offset + shift + np.arange(t.size, dtype=np.float64).reshape(t.shape)
+        ids = np.arange(offset, offset + t.size, dtype=np.float64).reshape(t.shape)
         arrays[id(t)] = ids if ids.ndim else ids[()]
         offset += t.size
     return arrays
 
 
-def _sources(tracers: list[SparsityTracer], run: Run) -> tuple[Any, np.ndarray]:
-    """The stacked patterns of the tracers' stores and each id's row in the stack."""
+def _run_on_ids(func: Any, args: Any, kwargs: dict, ids: dict[int, np.ndarray]) -> Any:
+    return func(*_map(args, lambda t: ids[id(t)]), **_map(kwargs, lambda t: ids[id(t)]))
+
+
+def _sources(tracers: list[SparsityTracer]) -> tuple[Any, np.ndarray | None]:
+    """The stacked patterns of the tracers' stores and each id's row in the stack.
+
+    ``None`` for the map when it is the identity (one tracer owning its store).
+    """
+    if len(tracers) == 1:
+        return tracers[0]._store.pattern, tracers[0]._rows
     stores: list[_Store] = []
     maps = []
     offsets: dict[int, int] = {}
@@ -884,15 +904,23 @@ def _sources(tracers: list[SparsityTracer], run: Run) -> tuple[Any, np.ndarray]:
             stores.append(t._store)
             total += t._store.pattern.shape[0]
         maps.append(offsets[key] + np.ravel(t.rows()))
-    stacked = csr.vstack([s.pattern for s in stores])
-    return stacked, np.concatenate(maps) if maps else np.zeros(0, dtype=np.int64)
+    return csr.vstack([s.pattern for s in stores]), np.concatenate(maps)
 
 
-def _decode(first: Any, second: Any, shift: float) -> np.ndarray:
-    first, second = np.ravel(np.asarray(first)), np.ravel(np.asarray(second))
+def _decode(ids: Any, total: int) -> np.ndarray | None:
+    """Element numbers from an id array (``-1`` for constants); ``None`` if ids were lost."""
+    ids = np.ravel(np.asarray(ids))
+    if ids.dtype == np.complex128:
+        real = ids.real
+        exact = ids.imag == 0
+    elif ids.dtype == np.float64:
+        real, exact = ids, True
+    else:  # cast to another precision: the ids are no longer exact
+        return None
+    k = real - ID_BASE
     with np.errstate(invalid="ignore"):
-        moved = (second - first) == shift
-    return np.where(moved, np.real(first) - 1, -1).astype(np.int64)
+        valid = (k >= 0) & (k < total) & exact
+    return np.where(valid, k, -1).astype(np.int64)
 
 
 def _select(func: Any, args: tuple[Any, ...], kwargs: dict, run: Run) -> Any:
@@ -901,28 +929,27 @@ def _select(func: Any, args: tuple[Any, ...], kwargs: dict, run: Run) -> Any:
     if not tracers:
         return ans
     total = sum(t.size for t in tracers)
-    shift = max(_SHIFT_FLOOR, 2.0 * (total + 1))
-    outputs = []
-    for s in (0.0, shift):
-        ids = _id_arrays(tracers, s)
-        outputs.append(func(*_map(args, lambda t, ids=ids: ids[id(t)]),
-                            **_map(kwargs, lambda t, ids=ids: ids[id(t)])))
-    stacked, maps = _sources(tracers, run)
+    ids = _run_on_ids(func, args, kwargs, _id_arrays(tracers))
+    stacked, maps = _sources(tracers)
     if isinstance(ans, list | tuple):
-        return type(ans)(_selected(a, f, s, tracers, stacked, maps, shift, run)
-                         for a, f, s in zip(ans, outputs[0], outputs[1], strict=True))
-    return _selected(ans, outputs[0], outputs[1], tracers, stacked, maps, shift, run)
+        return type(ans)(_selected(a, i, tracers, stacked, maps, total, run, func, args, kwargs)
+                         for a, i in zip(ans, ids, strict=True))
+    return _selected(ans, ids, tracers, stacked, maps, total, run, func, args, kwargs)
 
 
-def _selected(ans: Any, first: Any, second: Any, tracers: list[SparsityTracer], stacked: Any,
-              maps: np.ndarray, shift: float, run: Run) -> Any:
+def _selected(ans: Any, ids: Any, tracers: list[SparsityTracer], stacked: Any,
+              maps: np.ndarray | None, total: int, run: Run, func: Any, args: Any,
+              kwargs: dict) -> Any:
     if not _is_float(ans):
         return ans
-    source = _decode(first, second, shift)
-    rows = np.where(source >= 0, maps[np.maximum(source, 0)], -1) if len(maps) else source
-    if (len(tracers) == 1 and isinstance(ans, np.ndarray) and (source >= 0).all()
-            and np.shares_memory(ans, tracers[0].value)):
-        return SparsityTracer(ans, tracers[0]._store, rows, run)  # a view: writes reach x
+    source = _decode(ids, total)
+    if source is None or source.size != np.size(ans):
+        return _conservative(ans, tracers, run, _name(func))
+    rows = source if maps is None else np.where(source >= 0, maps[np.maximum(source, 0)], -1)
+    t = tracers[0]
+    if (len(tracers) == 1 and isinstance(ans, np.ndarray) and ans.size
+            and np.shares_memory(ans, t.value) and (source >= 0).all()):
+        return SparsityTracer(ans, t._store, rows, run)  # a view: writes reach x
     return _new(ans, csr.gather(stacked, rows), run)
 
 
@@ -937,26 +964,38 @@ def _select_in_place(func: Any, args: list[Any], kwargs: dict, run: Run) -> None
         func(*value_of(args), **value_of(kwargs))
         return
     tracers = _tracers_in((args, kwargs), run)
-    if tracers[0] is not target:
-        tracers.remove(target)
-        tracers.insert(0, target)
+    tracers.remove(target)
+    tracers.insert(0, target)
     total = sum(t.size for t in tracers)
-    shift = max(_SHIFT_FLOOR, 2.0 * (total + 1))
-    outputs = []
-    for s in (0.0, shift):
-        ids = _id_arrays(tracers, s)
-        written = ids[id(target)].copy()
-        ids[id(target)] = written
-        func(*_map(args, lambda t, ids=ids: ids[id(t)]),
-             **_map(kwargs, lambda t, ids=ids: ids[id(t)]))
-        outputs.append(written)
-    stacked, maps = _sources(tracers, run)
-    source = _decode(outputs[0], outputs[1], shift)
-    rows = np.where(source >= 0, maps[np.maximum(source, 0)], -1)
+    ids = _id_arrays(tracers)
+    written = ids[id(target)] = ids[id(target)].copy()
+    _run_on_ids(func, args, kwargs, ids)
+    stacked, maps = _sources(tracers)
     func(target.value, *value_of(args[1:]), **value_of(kwargs))
-    new_rows = csr.gather(stacked, rows)
+    source = _decode(written, total)
+    if source is None:
+        new_rows = _conservative(target.value, tracers, run, _name(func)).pattern
+    else:
+        rows = source if maps is None else np.where(source >= 0, maps[np.maximum(source, 0)], -1)
+        new_rows = csr.gather(stacked, rows)
     _write_rows(target._store, np.ravel(target.rows()), new_rows, np.arange(target.size))
-    return
+
+
+def _pad(func: Any, args: tuple[Any, ...], kwargs: dict) -> Any:
+    """``np.pad``: a selection in the modes that copy elements; others fall back."""
+    bound = _bind(func, args, kwargs)
+    if bound.get("mode", "constant") not in ("constant", "edge", "wrap", "reflect",
+                                             "symmetric"):
+        return fallback(func, args, kwargs)
+    if bound.get("kwargs", {}).get("reflect_type", "even") != "even":
+        return fallback(func, args, kwargs)
+    return _select(func, args, kwargs, _run_of(args, kwargs))
+
+
+def _name(func: Any) -> str:
+    module = getattr(func, "__module__", None) or "numpy"
+    module = "numpy" if module.startswith("numpy._core") else module
+    return f"{module}.{getattr(func, '__name__', repr(func))}"
 
 
 def _empty_like(func: Any, args: tuple[Any, ...], kwargs: dict) -> Any:
@@ -1129,9 +1168,7 @@ def fallback(func: Any, args: tuple[Any, ...], kwargs: dict) -> Any:
         kwargs = {k: v for k, v in kwargs.items() if k != "out"}
     ans = func(*value_of(args), **value_of(kwargs))
     tracers = _tracers_in((args, kwargs), run)
-    module = getattr(func, "__module__", None) or "numpy"
-    module = "numpy" if module.startswith("numpy._core") else module
-    name = f"{module}.{getattr(func, '__name__', repr(func))}"
+    name = _name(func)
     floats = ans if isinstance(ans, list | tuple) else (ans,)
     if run is not None and tracers and any(_is_float(a) for a in floats):
         run.fallbacks[name] += 1
@@ -1187,9 +1224,9 @@ _REDUCTIONS: dict[Any, bool] = {
 _CUMULATIVE: dict[Any, bool] = {
     np.cumsum: False, np.nancumsum: False, np.cumprod: True, np.nancumprod: True,
 }
-for _name, _nonlinear in (("cumulative_sum", False), ("cumulative_prod", True)):
-    if hasattr(np, _name):
-        _CUMULATIVE[getattr(np, _name)] = _nonlinear
+for _cumulative, _nonlinear in (("cumulative_sum", False), ("cumulative_prod", True)):
+    if hasattr(np, _cumulative):
+        _CUMULATIVE[getattr(np, _cumulative)] = _nonlinear
 
 for _func, _by_value in _SELECTIONS.items():
     PATTERN_FUNCTIONS[_func] = selection(_by_value)
@@ -1200,7 +1237,7 @@ for _func, _nonlinear in _REDUCTIONS.items():
 for _func, _nonlinear in _CUMULATIVE.items():
     PATTERN_FUNCTIONS[_func] = cumulative(nonlinear=_nonlinear)
 PATTERN_FUNCTIONS.update({
-    np.empty_like: _empty_like, np.sort: _sort, np.clip: _clip, np.diff: _diff,
+    np.empty_like: _empty_like, np.sort: _sort, np.pad: _pad, np.clip: _clip, np.diff: _diff,
     np.ediff1d: _ediff1d, np.trace: _trace, np.dot: _dot, np.vdot: _vdot, np.inner: _inner,
     np.outer: _outer, np.linalg.matmul: lambda func, args, kwargs: matmul(*args, **kwargs),
 })  # fmt: skip
