@@ -87,7 +87,7 @@ def rows_between(p: Any, start: int, stop: int) -> Any:
     return pattern(p.indices[first:indptr[-1]], indptr - first, (stop - start, p.shape[1]))
 
 
-def gather(p: Any, rows: np.ndarray) -> Any:
+def gather(p: Any, rows: np.ndarray | range) -> Any:
     """Rows ``rows`` of ``p`` (``-1``: an empty row, for a constant element).
 
     Examples
@@ -96,6 +96,10 @@ def gather(p: Any, rows: np.ndarray) -> Any:
     >>> g.toarray().astype(int).tolist()
     [[0, 0, 1], [0, 0, 0], [1, 0, 0], [1, 0, 0]]
     """
+    if isinstance(rows, range):
+        if rows.start == 0 and len(rows) == p.shape[0]:
+            return p
+        return rows_between(p, rows.start, rows.stop)
     rows = np.ravel(rows)
     m = len(rows)
     if _contiguous(rows):

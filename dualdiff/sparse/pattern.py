@@ -180,7 +180,26 @@ class SparsityTracer(np.lib.mixins.NDArrayOperatorsMixin):
         """The store's row of each element, shaped like the value."""
         if self._rows is None:
             return np.arange(self.size, dtype=np.int64).reshape(self.shape)
+        if isinstance(self._rows, range):
+            return np.arange(self._rows.start, self._rows.stop, dtype=np.int64).reshape(self.shape)
         return self._rows.reshape(self.shape)
+
+    def view_rows(self, view: Any) -> range | None:
+        """The store's rows of ``view``, a view of the value, when they are one range.
+
+        A C-contiguous view of a C-contiguous value whose rows are a range
+        holds consecutive rows; its offset in memory says which (O(1), no
+        index array).
+        """
+        base = self.value
+        if not (self._rows is None or isinstance(self._rows, range)) or not (
+                isinstance(view, np.ndarray) and view.size and view.flags.c_contiguous
+                and base.flags.c_contiguous and view.dtype == base.dtype):
+            return None
+        start = (view.__array_interface__["data"][0]
+                 - base.__array_interface__["data"][0]) // base.itemsize
+        start += 0 if self._rows is None else self._rows.start
+        return range(start, start + view.size)
 
     # --- shape ---------------------------------------------------------------------------------
     @property
@@ -255,9 +274,12 @@ class SparsityTracer(np.lib.mixins.NDArrayOperatorsMixin):
     def __getitem__(self, index: Any) -> Any:
         index = _plain_index(index)
         value = self.value[index]
-        rows = self.rows()[index]
         if isinstance(value, np.ndarray) and np.shares_memory(value, self.value):
-            return SparsityTracer(value, self._store, np.ravel(rows), self.run)
+            rows = self.view_rows(value)
+            if rows is None:
+                rows = np.ravel(self.rows()[index])
+            return SparsityTracer(value, self._store, rows, self.run)
+        rows = self.rows()[index]
         return _new(value, csr.gather(self._store.pattern, np.ravel(rows)), self.run)
 
     def __setitem__(self, index: Any, item: Any) -> None:
@@ -429,8 +451,8 @@ def aligned(x: Any, shape: tuple[int, ...], mask: Any = None) -> Any:
     """``x``'s pattern broadcast to ``shape`` (rows of constants empty), keeping ``mask``."""
     if mask is not None and np.all(mask):
         mask = None
-    if mask is None and x._rows is None and x.shape == shape:
-        return x._store.pattern
+    if mask is None and x.shape == shape:
+        return x._store.pattern if x._rows is None else csr.gather(x._store.pattern, x._rows)
     rows = np.broadcast_to(x.rows(), shape)
     if mask is not None:
         rows = np.where(np.broadcast_to(mask, shape), rows, -1)
@@ -459,6 +481,13 @@ def _write_rows(store: _Store, positions: np.ndarray, source: Any, source_rows: 
     """Set (or, with ``merge``, union into) the store's rows at ``positions``."""
     p = store.pattern
     total = p.shape[0]
+    if isinstance(positions, range):
+        rows = (csr.empty(len(positions), p.shape[1]) if source is None
+                else csr.gather(source, source_rows))
+        if merge:
+            rows = csr.union(csr.gather(p, positions), rows)
+        store.pattern = csr.splice(p, positions.start, rows)
+        return
     positions = np.ravel(positions).astype(np.int64)
     if merge:
         scatter = csr.scipy_sparse().csr_array(
@@ -489,19 +518,38 @@ def assign(target: Any, index: Any, item: Any) -> None:
                 "lost); allocate the array with np.zeros_like(x) or np.empty_like(x)")
         target[index] = value_of(item)
         return
+    positions, shape = _positions(target, index)
     target.value[index] = value_of(item)
-    positions = np.asarray(target.rows()[index])
     if not _is_live(item, run):
         _write_rows(target._store, positions, None, None)
         return
-    item_rows = item.rows()
-    extra = item_rows.ndim - positions.ndim
-    if extra > 0:  # NumPy drops leading axes of length one
-        item_rows = item_rows.reshape(item_rows.shape[extra:])
-    item_rows = np.broadcast_to(item_rows, positions.shape)
-    if item._store is target._store and np.array_equal(item_rows, positions):
+    item_rows = _rows_like(item, shape)
+    if item._store is target._store and (
+            item_rows == positions if isinstance(positions, range) else
+            np.array_equal(np.ravel(item_rows), np.ravel(positions))):
         return  # x[i] = x[i], as in y[1:] += ...: already there
     _write_rows(target._store, positions, item._store.pattern, item_rows)
+
+
+def _positions(target: SparsityTracer, index: Any) -> tuple[range | np.ndarray, tuple]:
+    """The store's rows that ``target[index]`` writes, and the shape written."""
+    view = target.value[index]
+    if isinstance(view, np.ndarray) and view.size and np.shares_memory(view, target.value):
+        rows = target.view_rows(view)
+        if rows is not None:
+            return rows, view.shape
+    rows = np.asarray(target.rows()[index])
+    return rows, rows.shape
+
+
+def _rows_like(item: SparsityTracer, shape: tuple[int, ...]) -> range | np.ndarray:
+    """The store's rows of ``item`` broadcast to ``shape`` (a range where they are one)."""
+    own = item.shape
+    if len(own) > len(shape) and all(n == 1 for n in own[:len(own) - len(shape)]):
+        own = own[len(own) - len(shape):]  # NumPy drops leading axes of length one
+    if own == shape and (item._rows is None or isinstance(item._rows, range)):
+        return range(item.size) if item._rows is None else item._rows
+    return np.broadcast_to(item.rows().reshape(own), shape)
 
 
 def store_out(out: Any, result: Any) -> Any:
@@ -892,7 +940,8 @@ def _sources(tracers: list[SparsityTracer]) -> tuple[Any, np.ndarray | None]:
     ``None`` for the map when it is the identity (one tracer owning its store).
     """
     if len(tracers) == 1:
-        return tracers[0]._store.pattern, tracers[0]._rows
+        rows = tracers[0]._rows
+        return tracers[0]._store.pattern, None if rows is None else np.ravel(tracers[0].rows())
     stores: list[_Store] = []
     maps = []
     offsets: dict[int, int] = {}
