@@ -1,6 +1,7 @@
 """Sparsity detection (dualdiff.sparse): patterns against the nonzeros of dense Jacobians."""
 
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -10,7 +11,9 @@ from hypothesis import strategies as st
 
 import dualdiff as dd
 from dualdiff import Dual
+from dualdiff.dispatch import FUNCTION_EXAMPLES
 from dualdiff.sparse import detect, pattern
+from dualdiff.sparse.pattern import SELECTIONS
 from dualdiff.testing import SparsityMismatchError, check_sparsity
 
 RNG = np.random.default_rng(7)
@@ -379,3 +382,57 @@ def test_hessian_of_a_linear_function_is_empty_and_needs_a_scalar():
     assert dd.hessian_sparsity(lambda x: np.sum(A_SPARSE[:5, :5] @ x) + x[0], x).nnz == 0
     with pytest.raises(ValueError, match="scalar"):
         dd.hessian_sparsity(np.sin, x)
+
+
+# --- every registered NumPy function: never a missing nonzero -----------------------------------
+
+
+def _as_function(func, args, kwargs, position):
+    shape = args[position].shape
+
+    def f(x):
+        given = list(args)
+        given[position] = x.reshape(shape)
+        out = func(*given, **kwargs)
+        if isinstance(out, list | tuple):
+            parts = [np.ravel(o) for o in out if np.result_type(o).kind in "fc"]
+            return np.concatenate(parts) if parts else np.zeros(0)
+        return np.ravel(out)
+
+    return f
+
+
+def _dense_pattern(f, x):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the examples include kinks and edge cases
+        return np.asarray(dd.jacobian(f, x)).reshape(-1, x.size) != 0
+
+
+def _example_cases():
+    """Every example of the function registry whose first float argument dualdiff differentiates."""
+    for func, examples in FUNCTION_EXAMPLES.items():
+        for k, example in enumerate(examples):
+            args, kwargs = example if (len(example) == 2 and isinstance(example[1], dict)) else (
+                example, {})
+            floats = [i for i, a in enumerate(args) if isinstance(a, np.ndarray)
+                      and a.dtype.kind == "f"]
+            if not floats:
+                continue
+            f, x = _as_function(func, args, kwargs, floats[0]), args[floats[0]].ravel()
+            try:
+                dense = _dense_pattern(f, x)
+            except (TypeError, ValueError, np.linalg.LinAlgError):
+                continue  # not differentiable in that argument (dualdiff refuses)
+            yield pytest.param(func, f, x, dense, id=f"{getattr(func, '__name__', func)}-{k}")
+
+
+@pytest.mark.parametrize(("func", "f", "x", "dense"), list(_example_cases()))
+def test_registered_functions_never_miss_a_nonzero(func, f, x, dense):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        found = detect(f, x)
+    detected = found.pattern.toarray()
+    assert detected.shape == dense.shape
+    assert not (dense & ~detected).any(), np.argwhere(dense & ~detected)[:5]
+    if func in SELECTIONS and not found.fallbacks:
+        np.testing.assert_array_equal(detected, dense)

@@ -74,10 +74,15 @@ def full_row(columns: np.ndarray, n: int) -> Any:
     return pattern(columns, np.array([0, len(columns)]), (1, n))
 
 
-def _contiguous(rows: np.ndarray) -> bool:
+def _as_range(rows: np.ndarray | range) -> range | None:
+    """``rows`` as a range when they are consecutive (``None`` otherwise)."""
+    if isinstance(rows, range):
+        return rows
     m = len(rows)
-    return bool(m and rows[0] >= 0 and rows[-1] - rows[0] == m - 1
-                and (m < 3 or (np.diff(rows) == 1).all()))
+    if m and rows[0] >= 0 and rows[-1] - rows[0] == m - 1 and (
+            m < 3 or (np.diff(rows) == 1).all()):
+        return range(int(rows[0]), int(rows[0]) + m)
+    return None
 
 
 def rows_between(p: Any, start: int, stop: int) -> Any:
@@ -96,16 +101,14 @@ def gather(p: Any, rows: np.ndarray | range) -> Any:
     >>> g.toarray().astype(int).tolist()
     [[0, 0, 1], [0, 0, 0], [1, 0, 0], [1, 0, 0]]
     """
-    if isinstance(rows, range):
-        if rows.start == 0 and len(rows) == p.shape[0]:
+    if not isinstance(rows, range):
+        rows = np.ravel(rows)
+    consecutive = _as_range(rows)
+    if consecutive is not None:
+        if consecutive.start == 0 and len(consecutive) == p.shape[0]:
             return p
-        return rows_between(p, rows.start, rows.stop)
-    rows = np.ravel(rows)
+        return rows_between(p, consecutive.start, consecutive.stop)
     m = len(rows)
-    if _contiguous(rows):
-        if rows[0] == 0 and m == p.shape[0]:
-            return p
-        return rows_between(p, int(rows[0]), int(rows[-1]) + 1)
     indptr = p.indptr
     if m and rows.min() < 0:
         valid = rows >= 0

@@ -714,8 +714,13 @@ def line_union(x: SparsityTracer, axes: tuple[int, ...]) -> tuple[Any, tuple[int
     return csr.product(selection, p), reduced
 
 
-def reduced(x: SparsityTracer, axes: tuple[int, ...], ans: Any, *, nonlinear: bool) -> Any:
-    """The tracer of a reduction of ``x`` along ``axes`` whose value is ``ans``."""
+def reduced(x: SparsityTracer, axes: tuple[int, ...], ans: Any, *, nonlinear: bool,
+            keepdims: bool = False) -> Any:
+    """The tracer of a reduction of ``x`` along ``axes`` whose value is ``ans``.
+
+    Leading axes of ``ans`` beyond the reduced shape (``percentile``'s ``q``)
+    broadcast.
+    """
     if not _is_float(ans):
         return ans
     lines, kept_shape = line_union(x, axes)
@@ -723,14 +728,12 @@ def reduced(x: SparsityTracer, axes: tuple[int, ...], ans: Any, *, nonlinear: bo
     if nonlinear:
         run.interact(lines)
     squeezed = tuple(n for a, n in enumerate(kept_shape) if a not in axes)
-    ids = np.arange(lines.shape[0])
-    for shape in (kept_shape, squeezed):
-        try:
-            rows = np.broadcast_to(ids.reshape(shape), np.shape(ans))
-        except ValueError:
-            continue
-        return _new(ans, csr.gather(lines, np.ravel(rows)), run)
-    return _conservative(ans, [x], run, "reduction")  # an unusual output shape
+    ids = np.arange(lines.shape[0]).reshape(kept_shape if keepdims else squeezed)
+    try:
+        rows = np.broadcast_to(ids, np.shape(ans))
+    except ValueError:
+        return _conservative(ans, [x], run, "reduction")  # an unusual output shape
+    return _new(ans, csr.gather(lines, np.ravel(rows)), run)
 
 
 _LINEAR_REDUCE = frozenset({np.add, np.subtract, np.maximum, np.minimum, np.fmax, np.fmin})
@@ -744,7 +747,8 @@ def _ufunc_reduce(ufunc: np.ufunc, inputs: tuple[Any, ...], kwargs: dict, run: R
     axes = _axes(kwargs.get("axis", 0), x.ndim)
     if ufunc not in _LINEAR_REDUCE and ufunc not in dispatch.RULES:
         run.fallbacks[f"numpy.{ufunc.__name__}.reduce"] += 1
-    return reduced(x, axes, ans, nonlinear=ufunc not in _LINEAR_REDUCE)
+    return reduced(x, axes, ans, nonlinear=ufunc not in _LINEAR_REDUCE,
+                   keepdims=bool(kwargs.get("keepdims")))
 
 
 def _ufunc_accumulate(ufunc: np.ufunc, inputs: tuple[Any, ...], kwargs: dict, run: Run) -> Any:
@@ -808,8 +812,8 @@ def _conservative_reduce(ufunc: np.ufunc, method: str, inputs: tuple[Any, ...], 
     if not _is_live(x, run):
         return ans
     axis = int(kwargs.get("axis", 0))
-    return reduced(x, (axis % max(x.ndim, 1),), ans,
-                   nonlinear=ufunc not in _LINEAR_REDUCE) if x.ndim else ans
+    return reduced(x, (axis % max(x.ndim, 1),), ans, nonlinear=ufunc not in _LINEAR_REDUCE,
+                   keepdims=True) if x.ndim else ans
 
 
 # --- products ----------------------------------------------------------------------------------
@@ -931,6 +935,7 @@ def _id_arrays(tracers: list[SparsityTracer]) -> dict[int, np.ndarray]:
 
 
 def _run_on_ids(func: Any, args: Any, kwargs: dict, ids: dict[int, np.ndarray]) -> Any:
+    kwargs = {key: value for key, value in kwargs.items() if key != "dtype"}  # ids stay exact
     return func(*_map(args, lambda t: ids[id(t)]), **_map(kwargs, lambda t: ids[id(t)]))
 
 
@@ -1080,7 +1085,8 @@ def reduction(*, nonlinear: bool, default_axis: Any = None) -> Callable[..., Any
         axis = bound.get("axis", default_axis)
         if func in _MATRIX_AXES and axis is None and x.ndim == 2:
             axis = (0, 1)
-        return reduced(x, _axes(axis, x.ndim), ans, nonlinear=nonlinear)
+        return reduced(x, _axes(axis, x.ndim), ans, nonlinear=nonlinear,
+                       keepdims=bool(bound.get("keepdims", False)))
 
     return rule
 
@@ -1234,7 +1240,7 @@ _MATRIX_AXES = {np.linalg.matrix_norm, np.linalg.norm}
 PATTERN_FUNCTIONS: dict[Any, Callable[..., Any]] = {}
 """NumPy function -> its pattern rule ``rule(func, args, kwargs)``; others fall back."""
 
-_SELECTIONS: dict[Any, tuple[tuple[str, int], ...]] = {
+SELECTIONS: dict[Any, tuple[tuple[str, int], ...]] = {
     np.reshape: (), np.ravel: (), np.transpose: (), np.swapaxes: (), np.moveaxis: (),
     np.rollaxis: (), np.squeeze: (), np.expand_dims: (), np.atleast_1d: (), np.atleast_2d: (),
     np.atleast_3d: (), np.broadcast_to: (), np.broadcast_arrays: (), np.concatenate: (),
@@ -1277,7 +1283,7 @@ for _cumulative, _nonlinear in (("cumulative_sum", False), ("cumulative_prod", T
     if hasattr(np, _cumulative):
         _CUMULATIVE[getattr(np, _cumulative)] = _nonlinear
 
-for _func, _by_value in _SELECTIONS.items():
+for _func, _by_value in SELECTIONS.items():
     PATTERN_FUNCTIONS[_func] = selection(_by_value)
 for _func, _by_value in _IN_PLACE.items():
     PATTERN_FUNCTIONS[_func] = selection(_by_value, in_place=True)
