@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 import dualdiff as dd
 from dualdiff import Dual
-from dualdiff.dispatch import FUNCTION_EXAMPLES
+from dualdiff.dispatch import FUNCTION_EXAMPLES, RULES
+from dualdiff.rules import NOT_DIFFERENTIABLE
 from dualdiff.sparse import detect, pattern
 from dualdiff.sparse.pattern import SELECTIONS
 from dualdiff.testing import SparsityMismatchError, check_sparsity
@@ -436,3 +437,47 @@ def test_registered_functions_never_miss_a_nonzero(func, f, x, dense):
     assert not (dense & ~detected).any(), np.argwhere(dense & ~detected)[:5]
     if func in SELECTIONS and not found.fallbacks:
         np.testing.assert_array_equal(detected, dense)
+
+
+# --- every row of the ufunc table: elementwise patterns, first and second order -----------------
+
+
+def _ufunc_cases():
+    for ufunc, rule in sorted(RULES.items(), key=lambda item: item[0].__name__):
+        if ufunc.nin not in (1, 2) or not rule.domain:
+            continue
+        try:
+            points = np.array([p if ufunc.nin == 2 else (p,) for p in rule.domain], dtype=float)
+        except ValueError:
+            continue  # a domain of mixed arguments (integer orders of scipy.special)
+        if points.ndim != 2 or points.shape[1] != ufunc.nin:
+            continue
+        # generic points near the domain's: no accidental zero of a first or second partial
+        rng = np.random.default_rng(len(ufunc.__name__))
+        points = points * (1 + 1e-3 * rng.random(points.shape)) + 1e-3 * rng.random(points.shape)
+        yield pytest.param(ufunc, rule, points.T.ravel(), id=ufunc.__name__)
+
+
+def _split(ufunc, x):
+    return np.split(x, ufunc.nin) if ufunc.nin == 2 else (x,)
+
+
+@pytest.mark.parametrize(("ufunc", "rule", "x"), list(_ufunc_cases()))
+def test_every_ufunc_row_gives_its_elementwise_pattern(ufunc, rule, x):
+    f = lambda x: ufunc(*_split(ufunc, x))  # noqa: E731
+    weights = np.arange(1.0, x.size // ufunc.nin + 1)
+    g = lambda x: np.sum(ufunc(*_split(ufunc, x)) * weights)  # noqa: E731
+    if NOT_DIFFERENTIABLE in rule.partials:  # the same refusal as dualdiff's derivatives
+        with pytest.raises(TypeError, match="not differentiable"):
+            dd.jacobian(f, x)
+        with pytest.raises(TypeError, match="not differentiable"):
+            dd.jacobian_sparsity(f, x)
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        dense = _dense_pattern(f, x)
+        detected = dd.jacobian_sparsity(f, x).toarray()
+        hessian = np.asarray(dd.hessian(g, x)) != 0
+        pairs = dd.hessian_sparsity(g, x).toarray()
+    np.testing.assert_array_equal(detected, dense)
+    np.testing.assert_array_equal(pairs, hessian)

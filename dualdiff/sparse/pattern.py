@@ -286,7 +286,10 @@ class SparsityTracer(np.lib.mixins.NDArrayOperatorsMixin):
         assign(self, _plain_index(index), item)
 
     def __float__(self) -> float:
-        raise TypeError("float() of a sparsity tracer would lose its pattern; use .value")
+        raise TypeError(
+            "float() of a sparsity tracer would lose its pattern (also math.* functions, and "
+            "writing a traced value into an element of a plain array: allocate that array with "
+            "np.zeros_like(x)); use NumPy functions, or .value on purpose")
 
     def __complex__(self) -> complex:
         raise TypeError("complex() of a sparsity tracer would lose its pattern; use .value")
@@ -623,7 +626,7 @@ def _elementwise(ufunc: np.ufunc, inputs: tuple[Any, ...], kwargs: dict, run: Ru
         if type(partial) is float and partial == 0.0:
             continue
         mask = None
-        if ufunc in SELECTING:
+        if ufunc in SELECTING and callable(partial):
             mask = np.asarray(partial(*values, ans)) != 0
         elif ufunc is np.multiply:  # the partial is the other factor: zero where it is a 0
             mask = _not_constant_zero(inputs[1 - i], values[1 - i], shape, run)
