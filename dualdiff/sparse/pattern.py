@@ -570,6 +570,8 @@ def call_ufunc(ufunc: np.ufunc, method: str, inputs: tuple[Any, ...], kwargs: di
     if isinstance(out, tuple) and len(out) == 1:
         out = out[0]
     run = _run_of(inputs, out)
+    if method == "__call__" and _accumulates(ufunc, inputs, out, kwargs, run):
+        return _accumulate_into(ufunc, inputs, out, run)
     if method == "__call__":
         if ufunc is np.matmul:
             result = matmul(*inputs, **kwargs)
@@ -600,6 +602,40 @@ def _store_outs(out: Any, result: Any) -> Any:
             store_out(target, item)
         return out
     return store_out(out, result)
+
+
+def _accumulates(ufunc: np.ufunc, inputs: tuple[Any, ...], out: Any, kwargs: dict,
+                 run: Run) -> bool:
+    """Whether this is ``x op= y`` (``np.add(x, y, out=x)``) with a constant slope in ``x``.
+
+    Then the new rows of ``x`` are its old rows and ``y``'s: a union into the
+    store, without gathering ``x``'s rows out and back (``y[:, 1:] += u``).
+    """
+    if kwargs or not _is_live(out, run) or not isinstance(out._rows, np.ndarray):
+        return False
+    rule = dispatch.RULES.get(ufunc)
+    if rule is None or ufunc.nin != 2 or inputs[0] is not out:
+        return False
+    partial = rule.partials[0]
+    return type(partial) is float and partial != 0.0 and ufunc not in SELECTING and (
+        run.second is False or all(type(p) is float for p in rule.partials))
+
+
+def _accumulate_into(ufunc: np.ufunc, inputs: tuple[Any, ...], out: SparsityTracer,
+                     run: Run) -> SparsityTracer:
+    other = inputs[1]
+    ufunc(out.value, value_of(other), out=out.value)
+    partial = _rule(ufunc).partials[1]
+    if not _is_live(other, run) or (type(partial) is float and partial == 0.0):
+        return out
+    if partial is NOT_DIFFERENTIABLE:
+        raise dispatch._not_differentiable(_rule(ufunc), 1)
+    rows = aligned(other, out.shape)  # one row per element of out
+    store = out._store
+    inverse = np.full(store.pattern.shape[0], -1, dtype=np.int64)
+    inverse[out._rows] = np.arange(out.size)
+    store.pattern = csr.union(store.pattern, csr.gather(rows, inverse))
+    return out
 
 
 def _rule(ufunc: np.ufunc) -> Any:
