@@ -481,3 +481,14 @@ def test_every_ufunc_row_gives_its_elementwise_pattern(ufunc, rule, x):
         pairs = dd.hessian_sparsity(g, x).toarray()
     np.testing.assert_array_equal(detected, dense)
     np.testing.assert_array_equal(pairs, hessian)
+
+
+def test_ufunc_where_and_out_keep_the_other_elements():
+    def f(x):
+        y = x * 1.0
+        np.sin(x[::-1], out=y, where=np.array([True, False, True]))
+        return y
+    x = RNG.standard_normal(3)
+    assert_exact(f, x)
+    y = RNG.standard_normal(3)
+    np.testing.assert_array_equal(detect(f, y).value, f(y))

@@ -570,6 +570,8 @@ def call_ufunc(ufunc: np.ufunc, method: str, inputs: tuple[Any, ...], kwargs: di
     if isinstance(out, tuple) and len(out) == 1:
         out = out[0]
     run = _run_of(inputs, out)
+    if method == "__call__" and kwargs.get("where", True) is not True:
+        return _call_where(ufunc, inputs, kwargs, out)
     if method == "__call__" and _accumulates(ufunc, inputs, out, kwargs, run):
         return _accumulate_into(ufunc, inputs, out, run)
     if method == "__call__":
@@ -594,6 +596,18 @@ def call_ufunc(ufunc: np.ufunc, method: str, inputs: tuple[Any, ...], kwargs: di
     else:  # reduceat: each output depends on (a part of) the whole axis
         result = _conservative_reduce(ufunc, method, inputs, kwargs, run)
     return result if out is None else _store_outs(out, result)
+
+
+def _call_where(ufunc: np.ufunc, inputs: tuple[Any, ...], kwargs: dict, out: Any) -> Any:
+    """``ufunc(..., out=out, where=mask)``: the result where ``mask`` holds, ``out`` elsewhere."""
+    where = value_of(kwargs.pop("where"))
+    result = call_ufunc(ufunc, "__call__", inputs, kwargs)
+    if out is None:  # NumPy leaves the other elements uninitialised: any pattern will do
+        return result
+    if isinstance(out, tuple):
+        return _store_outs(out, tuple(np.where(where, r, o) for r, o in zip(
+            result, out, strict=True)))
+    return store_out(out, np.where(where, result, out))
 
 
 def _store_outs(out: Any, result: Any) -> Any:
