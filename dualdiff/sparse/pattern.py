@@ -1236,6 +1236,38 @@ def _trace(func: Any, args: tuple[Any, ...], kwargs: dict) -> Any:
     return np.sum(diagonal, axis=-1)
 
 
+def elementwise_in(name: str, position: int) -> Callable[..., Any]:
+    """The rule of a function elementwise in one argument (``np.sinc``, ``np.interp``'s ``x``).
+
+    Each output element depends on the corresponding element of that argument
+    (with broadcasting); a traced value in another argument falls back.
+    """
+
+    def rule(func: Any, args: tuple[Any, ...], kwargs: dict) -> Any:
+        bound = _bind(func, args, kwargs)
+        x = bound.get(name, args[position] if position < len(args) else None)
+        run = _run_of(args, kwargs)
+        others = _tracers_in([v for k, v in bound.items() if k != name], run)
+        if not _is_live(x, run) or others or "out" in kwargs:
+            return fallback(func, args, kwargs)
+        ans = func(*value_of(args), **value_of(kwargs))
+        if not _is_float(ans):
+            return ans
+        run.interact(x.pattern)
+        return _new(ans, aligned(x, np.shape(ans)), run)
+
+    return rule
+
+
+def _constant_result(func: Any, args: tuple[Any, ...], kwargs: dict) -> Any:
+    """A function flat in its arguments (``np.round``): an empty pattern."""
+    run = _run_of(args, kwargs)
+    if "out" in kwargs:
+        return fallback(func, args, kwargs)
+    ans = func(*value_of(args), **value_of(kwargs))
+    return _result(ans, csr.empty(int(np.size(ans)), run.n), run)
+
+
 # --- the conservative fallback -----------------------------------------------------------------
 
 
@@ -1348,4 +1380,8 @@ PATTERN_FUNCTIONS.update({
     np.empty_like: _empty_like, np.sort: _sort, np.pad: _pad, np.clip: _clip, np.diff: _diff,
     np.ediff1d: _ediff1d, np.trace: _trace, np.dot: _dot, np.vdot: _vdot, np.inner: _inner,
     np.outer: _outer, np.linalg.matmul: lambda func, args, kwargs: matmul(*args, **kwargs),
+    np.sinc: elementwise_in("x", 0), np.i0: elementwise_in("x", 0),
+    np.angle: elementwise_in("z", 0), np.interp: elementwise_in("x", 0),
+    np.polyval: elementwise_in("x", 1), np.nan_to_num: selection(),
+    np.round: _constant_result, np.around: _constant_result, np.fix: _constant_result,
 })  # fmt: skip
