@@ -492,3 +492,38 @@ def test_ufunc_where_and_out_keep_the_other_elements():
     assert_exact(f, x)
     y = RNG.standard_normal(3)
     np.testing.assert_array_equal(detect(f, y).value, f(y))
+
+
+STEPS = {
+    "transpose": lambda a: a.T,
+    "roll": lambda a: np.roll(a, 1, axis=0),
+    "flip": lambda a: np.flip(a, axis=-1),
+    "strided": lambda a: a[::2] if a.shape[0] > 1 else a,
+    "pad": lambda a: np.pad(a, ((1, 0), (0, 2)), mode="wrap"),
+    "repeat": lambda a: np.repeat(a, 2, axis=1),
+    "fancy": lambda a: a[[0, -1, 0]],
+    "square": lambda a: a * a[..., ::-1],
+    "reduce": lambda a: np.sum(a, axis=1, keepdims=True) * a,
+    "cumsum": lambda a: np.cumsum(a, axis=0),
+    "write-view": lambda a: _write_through_view(a),
+}
+
+
+def _write_through_view(a):
+    b = a * 1.0
+    view = b.T
+    view[0] = np.sin(view[-1])
+    b[-1, ::2] *= a[0, ::2]
+    return b
+
+
+@given(st.lists(st.sampled_from(sorted(STEPS)), min_size=1, max_size=4),
+       st.integers(0, 2**16))
+def test_random_chains_of_selections_and_writes(steps, seed):
+    def f(x):
+        a = x.reshape(3, 4)
+        for step in steps:
+            a = STEPS[step](a)
+        return a.ravel()
+
+    assert_exact(f, np.random.default_rng(seed).standard_normal(12))

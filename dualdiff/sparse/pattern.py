@@ -337,6 +337,8 @@ class SparsityTracer(np.lib.mixins.NDArrayOperatorsMixin):
             self.value, np.ndarray) else np.asarray(self.value).astype(dtype)[()]
         if np.result_type(value).kind not in "fc":
             return value
+        if value is self.value:  # copy=False of the same dtype: the array itself
+            return self
         return _new(value, self.pattern, self.run)
 
     def __getattr__(self, name: str) -> Any:
