@@ -1261,6 +1261,20 @@ def elementwise_in(name: str, position: int) -> Callable[..., Any]:
     return rule
 
 
+def _part(func: Any, args: tuple[Any, ...], kwargs: dict) -> Any:
+    """``np.real``/``np.imag``: each part of a complex element depends on that element.
+
+    Of a real array, ``real`` is the array (a selection) and ``imag`` a constant 0.
+    """
+    (x,) = args
+    run = _run_of(args, kwargs)
+    if not _is_live(x, run) or np.iscomplexobj(x.value):
+        return elementwise_in("val", 0)(func, args, kwargs)
+    if func is np.real:
+        return selection()(func, args, kwargs)
+    return _constant_result(func, args, kwargs)
+
+
 def _constant_result(func: Any, args: tuple[Any, ...], kwargs: dict) -> Any:
     """A function flat in its arguments (``np.round``): an empty pattern."""
     run = _run_of(args, kwargs)
@@ -1335,7 +1349,7 @@ SELECTIONS: dict[Any, tuple[tuple[str, int], ...]] = {
     np.block: (), np.append: (), np.split: (), np.array_split: (), np.hsplit: (),
     np.vsplit: (), np.dsplit: (), np.roll: (), np.flip: (), np.fliplr: (), np.flipud: (),
     np.rot90: (), np.tile: (), np.diag: (), np.diagonal: (), np.diagflat: (), np.tril: (),
-    np.triu: (), np.copy: (), np.real: (), np.imag: (), np.zeros_like: (), np.ones_like: (),
+    np.triu: (), np.copy: (), np.zeros_like: (), np.ones_like: (),
     np.full_like: (), np.resize: (), np.matrix_transpose: (), np.linalg.diagonal: (),
     np.linalg.matrix_transpose: (), np.fft.fftshift: (), np.fft.ifftshift: (),
     np.where: (("condition", 0),), np.take: (("indices", 1),),
@@ -1385,5 +1399,6 @@ PATTERN_FUNCTIONS.update({
     np.sinc: elementwise_in("x", 0), np.i0: elementwise_in("x", 0),
     np.angle: elementwise_in("z", 0), np.interp: elementwise_in("x", 0),
     np.polyval: elementwise_in("x", 1), np.nan_to_num: selection(),
+    np.real: _part, np.imag: _part,
     np.round: _constant_result, np.around: _constant_result, np.fix: _constant_result,
 })  # fmt: skip
