@@ -529,3 +529,21 @@ def test_random_chains_of_selections_and_writes(steps, seed):
         return a.ravel()
 
     assert_exact(f, np.random.default_rng(seed).standard_normal(12))
+
+
+@given(st.integers(2, 8), st.integers(0, 2**16))
+def test_random_hessian_patterns_of_products_and_nonlinear_terms(n, seed):
+    rng = np.random.default_rng(seed)
+    pairs = rng.integers(0, n, size=(rng.integers(1, 6), 2))
+    curved = rng.integers(0, n, size=rng.integers(0, 3))
+    weights = rng.standard_normal(len(pairs)) + 2.0
+    a = np.where(rng.random((n, n)) < 0.3, rng.standard_normal((n, n)), 0.0)
+
+    def f(x):
+        y = a @ x  # linear: no pairs of its own
+        return (np.sum(weights * x[pairs[:, 0]] * y[pairs[:, 1]]) + np.sum(np.exp(x[curved]))
+                + np.sum(y))
+
+    x = rng.standard_normal(n)
+    dense = np.asarray(dd.hessian(f, x)) != 0
+    np.testing.assert_array_equal(dd.hessian_sparsity(f, x).toarray(), dense)
