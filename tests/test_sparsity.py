@@ -171,6 +171,8 @@ CASES = {
     "written-through-a-view": (written_through_view, 12),
     "stack-transpose": (stacked, 12),
     "overlapping-in-place": (overlapping_updates, 12),
+    "max-min-reductions": (lambda x: np.concatenate([np.max(x.reshape(3, 4), axis=1) * x[:3],
+                                                    np.min(x.reshape(3, 4), axis=0)]), 12),
 }
 
 
