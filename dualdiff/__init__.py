@@ -25,6 +25,7 @@ from dualdiff.api import (
 )
 from dualdiff.dispatch import is_nan_safe, nan_safe, register_function, register_ufunc
 from dualdiff.dual import Dual
+from dualdiff.sparse import hessian_sparsity, jacobian_sparsity
 from dualdiff.tracing import EvaluationTrace, trace
 
 __all__ = [
@@ -33,9 +34,11 @@ __all__ = [
     "derivative",
     "gradient",
     "hessian",
+    "hessian_sparsity",
     "hvp",
     "is_nan_safe",
     "jacobian",
+    "jacobian_sparsity",
     "jvp",
     "nan_safe",
     "register_function",

@@ -25,7 +25,8 @@ ROOT = Path(__file__).parent.parent
 DOCS = ROOT / "docs"
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 PAGES = [
-    "index", "installation", "concepts", "derivatives", "batched", "memory", "conventions",
+    "index", "installation", "concepts", "derivatives", "batched", "memory", "sparsity_detection",
+    "conventions",
     "errors", "rules", "coverage", "cli", "performance", "reference",
     "scipy", "trace", "learning_path", "glossary",
 ]  # fmt: skip
