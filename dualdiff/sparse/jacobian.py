@@ -292,7 +292,7 @@ def sparse_jacobian(
     >>> tridiagonal = np.eye(5) + np.eye(5, k=1) + np.eye(5, k=-1)
     >>> J = dd.sparse_jacobian(f, np.zeros(5), sparsity=tridiagonal)
     >>> J
-    SparseJacobian(shape=(5, 5), nnz=13, ncolors=3, lower_bound=3, order='natural')
+    SparseJacobian(shape=(5, 5), nnz=13, ncolors=3, lower_bound=3, order='cyclic')
     >>> J(np.zeros(5)).toarray()
     array([[-1.,  1.,  0.,  0.,  0.],
            [ 1., -1.,  1.,  0.,  0.],
