@@ -62,7 +62,8 @@ class Coloring:
     colors : ndarray of intp, shape (n,)
         The colour of each column.
     ncolors : int
-        How many colours (forward directions) the partition needs.
+        How many colours (forward directions) the partition needs; 0 for an
+        empty pattern (whose columns all carry the unused colour 0).
     lower_bound : int
         The most nonzeros in one row: no valid partition has fewer colours.
     order : str
@@ -361,7 +362,7 @@ def is_valid(pattern: Any, colors: np.ndarray) -> bool:
 def _scipy_sparse() -> Any:
     try:
         import scipy.sparse  # noqa: PLC0415 - the optional dependency of this feature
-    except ImportError:  # pragma: no cover - exercised only without scipy
+    except ImportError:
         raise ImportError(
             "sparse Jacobians and Hessians need scipy: pip install 'dualdiff[sparse]'"
         ) from None

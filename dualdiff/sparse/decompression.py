@@ -27,7 +27,8 @@ def seeds(colors: np.ndarray, ncolors: int, shape: tuple[int, ...], dtype: Any) 
            [0., 1., 0.]])
     """
     out = np.zeros((ncolors, colors.size), dtype=dtype)
-    out[colors, np.arange(colors.size)] = 1
+    if ncolors:  # an empty pattern needs no direction at all
+        out[colors, np.arange(colors.size)] = 1
     return out.reshape((ncolors, *shape))
 
 
@@ -60,12 +61,26 @@ class Decompression:
         self.gather = np.asarray(colors, dtype=np.intp)[p.indices] * m + rows
         self.indices = p.indices
         self.indptr = p.indptr
+        # Compressed entries no pattern entry takes: nonzero there means f's Jacobian has an
+        # entry outside the pattern (kept only while it costs no more than the gather).
+        ncolors = int(np.max(colors, initial=-1)) + 1
+        unused = np.ones(ncolors * m, dtype=bool)
+        unused[self.gather] = False
+        self.unused = np.flatnonzero(unused) if unused.size <= 4 * (p.nnz + m) else None
         for array in (self.gather, self.indices, self.indptr):  # shared by every result
             array.flags.writeable = False
 
     def __call__(self, compressed: np.ndarray) -> Any:
         """The sparse Jacobian from the compressed columns (colour axis first)."""
-        data = np.asarray(compressed).reshape(-1)[self.gather]
+        flat = np.asarray(compressed).reshape(-1)
+        if self.unused is not None and self.unused.size and np.any(flat[self.unused]):
+            where = self.unused[np.flatnonzero(flat[self.unused])[0]]
+            raise ValueError(
+                f"f's Jacobian has a nonzero outside the sparsity pattern in row "
+                f"{where % self.shape[0]}; give a pattern holding every entry that may be "
+                "nonzero, or sparsity='auto' (a missing entry would corrupt the others)"
+            )
+        data = flat[self.gather]
         result = _scipy_sparse().csr_array(self.shape, dtype=data.dtype)
         # Set the parts directly: the structure was checked once, when this was built.  The
         # index arrays are copied (cheap next to the pass) so the caller owns the result.
