@@ -1,8 +1,11 @@
 """Column colouring: every colouring independently checked valid, counts on known structures."""
 
+import time
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from scipy.optimize._numdiff import group_columns  # private, the reference the issue quotes
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -67,8 +70,6 @@ def test_known_structures_get_the_optimal_count(name, order_name):
 @pytest.mark.parametrize("order_name", ALL)
 @pytest.mark.parametrize("nine", [False, True])
 def test_stencils_beat_scipy_group_columns(order_name, nine):
-    from scipy.optimize._numdiff import group_columns
-
     pattern = stencil(20, nine)
     result = color_columns(pattern, order_name)
     assert valid(pattern, result.colors)
@@ -189,8 +190,6 @@ def test_missing_scipy_names_the_extra(monkeypatch):
 
 def test_a_large_stencil_colours_quickly():
     # n = 160,000 here (0.5 s); n = 10^6 takes about 3 s, measured in benchmarks/sparse.py
-    import time
-
     pattern = stencil(400)
     start = time.perf_counter()
     result = color_columns(pattern)
