@@ -5,9 +5,9 @@ import time
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from scipy.optimize._numdiff import group_columns  # private, the reference the issue quotes
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy.optimize._numdiff import group_columns  # private, the reference the issue quotes
 
 from dualdiff.sparse import coloring
 from dualdiff.sparse.coloring import (
