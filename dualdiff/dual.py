@@ -183,6 +183,10 @@ class Dual:
         return _dispatch.call_function(func, args, kwargs)
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        from dualdiff.sparse.matmul import scipy_matmul_asks  # noqa: PLC0415 - the error path
+
+        if scipy_matmul_asks():  # scipy.sparse's A @ x: answer so that it calls __rmatmul__
+            return np.array(None, dtype=object)
         raise TypeError(_NOT_AN_ARRAY)
 
     # --- conversions that would lose the tangent ---------------------------------------------
@@ -495,14 +499,23 @@ def _rdivmod(self: Dual, other: Any) -> Any:
 
 def _matmul(self: Dual, other: Any) -> Any:
     if not _dispatch.is_operand(other):
-        return NotImplemented
+        return _sparse_matmul(self, other)
     return np.matmul(self, other)
 
 
 def _rmatmul(self: Dual, other: Any) -> Any:
     if not _dispatch.is_operand(other):
-        return NotImplemented
+        return _sparse_matmul(other, self)
     return np.matmul(other, self)
+
+
+def _sparse_matmul(a: Any, b: Any) -> Any:
+    """``a @ b`` with a ``scipy.sparse`` matrix on one side (else ``NotImplemented``)."""
+    from dualdiff.sparse import matmul  # noqa: PLC0415 - SciPy only when it is used
+
+    if not (matmul.is_scipy_sparse(a) or matmul.is_scipy_sparse(b)):
+        return NotImplemented
+    return matmul.sparse_matmul(a, b)
 
 
 def as_value(value: Any) -> Any:
