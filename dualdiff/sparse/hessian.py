@@ -90,7 +90,7 @@ class SparseHessian:
             raise ValueError(f"sparsity must be 'auto' or a pattern, got {sparsity!r}")
         if scheme == "columns":
             if auto:
-                from dualdiff.sparse.pattern import hessian_sparsity  # noqa: PLC0415
+                from dualdiff.sparse import hessian_sparsity  # noqa: PLC0415
 
                 sparsity = hessian_sparsity(f, x0)
             pattern = csr_pattern(sparsity)
@@ -103,7 +103,7 @@ class SparseHessian:
             self._decompress = Decompression(pattern, self._coloring.colors)
         else:
             if auto:
-                from dualdiff.sparse.pattern import jacobian_sparsity  # noqa: PLC0415
+                from dualdiff.sparse import jacobian_sparsity  # noqa: PLC0415
 
                 sparsity = jacobian_sparsity(f, x0)
             terms = csr_pattern(sparsity)  # the terms' Jacobian pattern, (m, n)
@@ -273,7 +273,7 @@ def sparse_hessian(
         The point the pattern is detected at.
     sparsity : "auto" or pattern
         ``"columns"``: the Hessian's pattern ``(n, n)`` (symmetrised), or
-        ``"auto"`` (:func:`dualdiff.sparse.pattern.hessian_sparsity`).
+        ``"auto"`` (:func:`dualdiff.hessian_sparsity`).
         ``"terms"``: the terms' *Jacobian* pattern ``(m, n)``, or ``"auto"``.
     scheme : str
         ``"columns"`` (any ``f``; ``n * C`` direction pairs) or ``"terms"``

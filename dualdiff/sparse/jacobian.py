@@ -38,7 +38,7 @@ def _point(x: Any) -> np.ndarray:
 
 
 def _pattern_at(f: Callable[[Any], Any], x: np.ndarray, points: Any = None) -> Any:
-    from dualdiff.sparse.pattern import jacobian_sparsity  # noqa: PLC0415 - detection is optional
+    from dualdiff.sparse import jacobian_sparsity  # noqa: PLC0415 - detection is optional
 
     return jacobian_sparsity(f, x, points=points)
 
@@ -261,7 +261,7 @@ def sparse_jacobian(
         The point the pattern is detected at; ``J(x)`` takes points of its shape.
     sparsity : "auto" or pattern
         ``"auto"`` detects the pattern at ``x0``
-        (:func:`dualdiff.sparse.pattern.jacobian_sparsity`); otherwise a
+        (:func:`dualdiff.jacobian_sparsity`); otherwise a
         scipy.sparse or dense boolean array of shape ``(f(x).size, x.size)``
         holding every entry that may be nonzero (an entry outside it is never computed).
     order : str
