@@ -41,6 +41,8 @@ class Decompression:
         The Jacobian's pattern (made canonical: sorted, bool).
     colors : ndarray, shape (n,)
         A valid colouring of its columns.
+    ncolors : int, optional
+        How many compressed columns there are (default: the largest colour plus one).
 
     Examples
     --------
@@ -53,7 +55,7 @@ class Decompression:
            [ 0., 40., 30.]])
     """
 
-    def __init__(self, pattern: Any, colors: np.ndarray) -> None:
+    def __init__(self, pattern: Any, colors: np.ndarray, ncolors: int | None = None) -> None:
         p = csr_pattern(pattern)
         self.shape: tuple[int, int] = p.shape
         m = p.shape[0]
@@ -63,7 +65,8 @@ class Decompression:
         self.indptr = p.indptr
         # Compressed entries no pattern entry takes: nonzero there means f's Jacobian has an
         # entry outside the pattern (kept only while it costs no more than the gather).
-        ncolors = int(np.max(colors, initial=-1)) + 1
+        if ncolors is None:
+            ncolors = int(np.max(colors, initial=-1)) + 1
         unused = np.ones(ncolors * m, dtype=bool)
         unused[self.gather] = False
         self.unused = np.flatnonzero(unused) if unused.size <= 4 * (p.nnz + m) else None

@@ -100,7 +100,7 @@ class SparseHessian:
                 )
             pattern = csr_pattern(pattern + pattern.T)  # the symmetric closure
             self._coloring: Coloring = color_columns(pattern, order)
-            self._decompress = Decompression(pattern, self._coloring.colors)
+            self._decompress = Decompression(pattern, self._coloring.colors, self._coloring.ncolors)
         else:
             if auto:
                 from dualdiff.sparse import jacobian_sparsity  # noqa: PLC0415

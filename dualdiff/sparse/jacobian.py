@@ -81,6 +81,7 @@ class SparseJacobian:
         _check_callable(f, "sparse_jacobian")
         x0 = _point(x0)
         self._f = _stacking(f)
+        self._raw_f = f  # detection takes f's own output (lists of tracers included)
         self.shape_in: tuple[int, ...] = x0.shape
         n = x0.size
         if isinstance(sparsity, str):
@@ -89,13 +90,14 @@ class SparseJacobian:
                     f"sparsity must be 'auto' or a pattern (a scipy.sparse or boolean array "
                     f"of shape (f(x).size, x.size)), got {sparsity!r}"
                 )
-            pattern = csr_pattern(_pattern_at(self._f, x0, points))
+            pattern = csr_pattern(_pattern_at(self._raw_f, x0, points))
         else:
             if points is not None:
                 raise ValueError(
                     "points= unions detected patterns; with an explicit pattern, drop it"
                 )
             pattern = csr_pattern(sparsity)
+        self._probe = not isinstance(sparsity, str)  # an explicit pattern is probed once
         if pattern.shape[1] != n:
             raise ValueError(
                 f"the sparsity pattern has {pattern.shape[1]} columns but x has {n} elements; "
@@ -104,7 +106,7 @@ class SparseJacobian:
         coloring = color_columns(pattern, order)
         self._pattern = pattern
         self._coloring: Coloring = coloring
-        self._decompress = Decompression(pattern, coloring.colors)
+        self._decompress = Decompression(pattern, coloring.colors, coloring.ncolors)
         self.check = bool(check)
         per_pass = chunk_size if chunk_size is not None else PASS_BUDGET // max(n, 1)
         if not isinstance(per_pass, int | np.integer) or per_pass < 1:
@@ -192,15 +194,40 @@ class SparseJacobian:
         if not blocks:  # no nonzero at all: one plain evaluation for the value
             value = self._f(x)
             self._check_size(value)
-            return value, self._decompress(np.zeros(0, dtype=np.result_type(value, dtype)))
-        parts = []
-        for block in blocks:
-            value, tangent = _jvp(self._f, (x,), (block,))
-            parts.append(np.reshape(tangent, (block.shape[0], -1)))
-        self._check_size(value)
-        compressed = parts[0] if len(parts) == 1 else np.concatenate(parts)
-        assert compressed.shape[1] == m
-        return value, self._decompress(compressed)
+            result = self._decompress(np.zeros(0, dtype=np.result_type(value, dtype)))
+        else:
+            parts = []
+            for block in blocks:
+                value, tangent = _jvp(self._f, (x,), (block,))
+                parts.append(np.reshape(tangent, (block.shape[0], -1)))
+            self._check_size(value)
+            compressed = parts[0] if len(parts) == 1 else np.concatenate(parts)
+            assert compressed.shape[1] == m
+            result = self._decompress(compressed)
+        if self._probe:
+            self._probe_pattern(x, result)
+        return value, result
+
+    def _probe_pattern(self, x: np.ndarray, result: Any) -> None:
+        """Compare ``J @ v`` with the directional derivative along a random ``v`` (once).
+
+        An entry missing from an explicit pattern would be silently added to an
+        entry of the same row and colour; one extra direction exposes it.
+        """
+        v = np.random.default_rng(0).uniform(0.5, 1.5, x.shape)
+        _, along = _jvp(self._f, (x,), (v,))
+        along = np.reshape(along, -1)
+        predicted = result @ v.reshape(-1)
+        tolerance = 1e-10 * (abs(result) @ abs(v.reshape(-1)) + np.abs(along)) + 1e-300
+        bad = np.flatnonzero(~(np.abs(predicted - along) <= tolerance))
+        if bad.size:
+            raise ValueError(
+                f"f's Jacobian has entries outside the given sparsity pattern (row {bad[0]} of "
+                f"J @ v differs from the directional derivative by "
+                f"{abs(predicted[bad[0]] - along[bad[0]]):.3g}); give a pattern holding every "
+                "entry that may be nonzero, or sparsity='auto'"
+            )
+        self._probe = False
 
     def __call__(self, x: Any) -> Any:
         """The sparse Jacobian at ``x`` (a ``scipy.sparse.csr_array``)."""
@@ -227,7 +254,7 @@ class SparseJacobian:
         ...
         ValueError: at this point the Jacobian has 1 structural nonzero outside the ... (1, 0)...
         """
-        found = csr_pattern(_pattern_at(self._f, _point(x)))
+        found = csr_pattern(_pattern_at(self._raw_f, _point(x)))
         extra = (found.astype(np.int8) - found.multiply(self._pattern).astype(np.int8)).tocoo()
         extra.eliminate_zeros()
         if extra.nnz:
