@@ -1,5 +1,7 @@
 """Compressed sparse Jacobians equal dense ones; the prepared object and its errors."""
 
+import math
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -11,7 +13,7 @@ from dualdiff.sparse.coloring import ORDERS, is_valid
 
 
 def assert_matches_dense(jac, f, x, rtol=1e-14):
-    """``jac`` is a csr_array equal to the dense Jacobian of ``f`` at ``x`` (relative to its size)."""
+    """``jac`` is a csr_array equal to the dense Jacobian of ``f`` at ``x`` (relative to max)."""
     assert isinstance(jac, sp.csr_array)
     dense = np.reshape(dd.jacobian(f, x), jac.shape)
     scale = np.abs(dense).max(initial=0.0)
@@ -35,7 +37,7 @@ def tridiagonal_rolled(x):
 
 
 def laplacian_2d(u):
-    side = int(round(np.sqrt(u.size)))
+    side = math.isqrt(u.size)
     u2 = u.reshape(side, side)
     lap = -4 * u2
     lap[1:, :] += u2[:-1, :]
