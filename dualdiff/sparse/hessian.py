@@ -86,6 +86,7 @@ class SparseHessian:
         self._chunk_size = chunk_size
         n = x0.size
         auto = isinstance(sparsity, str)
+        self._probe = not auto  # an explicit pattern is probed once
         if auto and sparsity != "auto":
             raise ValueError(f"sparsity must be 'auto' or a pattern, got {sparsity!r}")
         if scheme == "columns":
@@ -193,9 +194,35 @@ class SparseHessian:
             )
         dtype = np.result_type(x.dtype, np.float64)
         u = self._seed_array(dtype)
-        if self.scheme == "columns":
-            return self._columns(x, u)
-        return self._terms(x, u)
+        value, result = self._columns(x, u) if self.scheme == "columns" else self._terms(x, u)
+        if self._probe:
+            self._probe_pattern(x, result)
+        return value, result
+
+    def _probe_pattern(self, x: np.ndarray, result: Any) -> None:
+        """Compare ``v^T H v`` with the second derivative along a random ``v`` (once).
+
+        An interaction missing from an explicit pattern would be silently added
+        to another entry; one pass with a single direction on both levels
+        exposes it.
+        """
+        v = np.random.default_rng(0).uniform(0.5, 1.5, x.shape)
+        terms = self.scheme == "terms"
+
+        def objective(y: Any) -> Any:
+            return np.sum(self._f(y)) if terms else self._f(y)
+
+        _, second = _jvp(lambda y: _jvp(objective, (y,), (v,))[1], (x,), (v,))
+        flat = v.reshape(-1)
+        predicted = flat @ (result @ flat)
+        tolerance = 1e-10 * (flat @ (abs(result) @ flat) + abs(second)) + 1e-300
+        if not abs(predicted - second) <= tolerance:
+            raise ValueError(
+                "f's Hessian has entries outside the given sparsity pattern (v^T H v differs "
+                f"from the second derivative along v by {abs(predicted - second):.3g}); give a "
+                "pattern holding every entry that may be nonzero, or sparsity='auto'"
+            )
+        self._probe = False
 
     def __call__(self, x: Any) -> Any:
         """The sparse Hessian at ``x`` (a ``scipy.sparse.csr_array``)."""
