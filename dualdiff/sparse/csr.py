@@ -50,7 +50,8 @@ def pattern(indices: np.ndarray, indptr: np.ndarray, shape: tuple[int, int]) -> 
 
 def empty(rows: int, columns: int) -> Any:
     """A pattern with no nonzeros."""
-    return pattern(np.zeros(0, dtype=np.int64), np.zeros(rows + 1, dtype=np.int64), (rows, columns))
+    return pattern(np.zeros(0, dtype=np.int64), np.zeros(rows + 1, dtype=np.int64),
+                   (rows, columns))
 
 
 def identity(n: int) -> Any:
@@ -75,12 +76,8 @@ def gather(p: Any, rows: np.ndarray) -> Any:
     """
     rows = np.asarray(rows, dtype=np.int64).ravel()
     indptr = p.indptr.astype(np.int64, copy=False)
-    if (
-        len(rows) == p.shape[0]
-        and rows.size
-        and rows[0] == 0
-        and np.array_equal(rows, np.arange(len(rows)))
-    ):
+    if len(rows) == p.shape[0] and rows.size and rows[0] == 0 and np.array_equal(
+            rows, np.arange(len(rows))):
         return p
     valid = rows >= 0
     safe = np.where(valid, rows, 0)
@@ -92,9 +89,8 @@ def gather(p: Any, rows: np.ndarray) -> Any:
         return empty(len(rows), p.shape[1])
     offsets = np.repeat(indptr[:-1][safe] - new_indptr[:-1], counts)
     positions = offsets + np.arange(total, dtype=np.int64)
-    return pattern(
-        p.indices[positions].astype(np.int64, copy=False), new_indptr, (len(rows), p.shape[1])
-    )
+    return pattern(p.indices[positions].astype(np.int64, copy=False), new_indptr,
+                   (len(rows), p.shape[1]))
 
 
 def vstack(patterns: list[Any]) -> Any:
@@ -127,9 +123,8 @@ def canonical(p: Any) -> Any:
     p.eliminate_zeros()
     if not p.has_sorted_indices:
         p.sort_indices()
-    return pattern(
-        p.indices.astype(np.int64, copy=False), p.indptr.astype(np.int64, copy=False), p.shape
-    )
+    return pattern(p.indices.astype(np.int64, copy=False), p.indptr.astype(np.int64, copy=False),
+                   p.shape)
 
 
 def product(selection: Any, p: Any) -> Any:
@@ -151,7 +146,8 @@ def product(selection: Any, p: Any) -> Any:
 
 def selection_matrix(rows: np.ndarray, groups: np.ndarray, columns: int) -> Any:
     """The pattern whose row ``r`` holds ``groups[indptr...]``: ``rows`` is the indptr."""
-    return canonical(pattern(np.asarray(groups, dtype=np.int64), rows, (len(rows) - 1, columns)))
+    return canonical(pattern(np.asarray(groups, dtype=np.int64), rows,
+                             (len(rows) - 1, columns)))
 
 
 def gram(p: Any, q: Any | None = None) -> Any:

@@ -77,14 +77,17 @@ def _point(x: Any) -> np.ndarray:
 
 def _output_pattern(out: Any, run: Run) -> tuple[Any, Any]:
     if isinstance(out, list | tuple):
-        out = np.stack([np.asarray(o) if not isinstance(o, SparsityTracer) else o for o in out])
+        out = np.stack([np.asarray(o) if not isinstance(o, SparsityTracer) else o
+                        for o in out])
     if isinstance(out, SparsityTracer):
         if out.run is not run:
             raise TypeError("f returned a sparsity tracer of another detection")
         return out.pattern, out.value
     value = value_of(out)
     if not isinstance(value, np.ndarray | np.generic | float | int | complex):
-        raise TypeError(f"f must return a number or an array, not {type(out).__name__}")
+        raise TypeError(
+            f"f must return a number or an array, not {type(out).__name__}"
+        )
     return csr.empty(int(np.size(value)), run.n), value
 
 
@@ -127,9 +130,8 @@ def detect(f: Callable[[Any], Any], x: Any, *, hessian: bool = False) -> Detecti
     return Detection(pattern, value, pairs, dict(Counter(run.fallbacks)))
 
 
-def jacobian_sparsity(
-    f: Callable[[Any], Any], x: Any, *, points: Iterable[Any] | None = None
-) -> Any:
+def jacobian_sparsity(f: Callable[[Any], Any], x: Any, *,
+                      points: Iterable[Any] | None = None) -> Any:
     """The sparsity pattern of the Jacobian of ``f`` at ``x``, as a boolean ``csr_array``.
 
     Parameters
@@ -188,8 +190,7 @@ def jacobian_sparsity(
         if other.shape != pattern.shape:
             raise ValueError(
                 f"f's output has {other.shape[0]} elements at a point of points but "
-                f"{pattern.shape[0]} at x (or the points differ in size)"
-            )
+                f"{pattern.shape[0]} at x (or the points differ in size)")
         pattern = csr.union(pattern, other)
     return pattern
 
@@ -233,6 +234,5 @@ def hessian_sparsity(f: Callable[[Any], Any], x: Any) -> Any:
     if np.size(found.value) != 1:
         raise ValueError(
             f"hessian_sparsity needs a scalar f; f(x) has shape {np.shape(found.value)} "
-            "(use jacobian_sparsity for the Jacobian)"
-        )
+            "(use jacobian_sparsity for the Jacobian)")
     return found.hessian

@@ -38,10 +38,8 @@ def is_scipy_sparse(x: Any) -> bool:
 def scipy_matmul_asks(depth: int = 1) -> bool:
     """Whether ``__array__`` (``depth`` frames up) is being called by ``scipy.sparse``'s ``@``."""
     frame = sys._getframe(depth + 1)
-    return frame.f_code.co_name in (
-        "_matmul_dispatch",
-        "_rmatmul_dispatch",
-    ) and frame.f_globals.get("__name__", "").startswith("scipy.sparse")
+    return (frame.f_code.co_name in ("_matmul_dispatch", "_rmatmul_dispatch")
+            and frame.f_globals.get("__name__", "").startswith("scipy.sparse"))
 
 
 def _times(a: Any, b: Any) -> Any:

@@ -308,11 +308,8 @@ class SparsityTracer(np.lib.mixins.NDArrayOperatorsMixin):
 
     def astype(self, dtype: Any, *args: Any, **kwargs: Any) -> Any:
         """As ``ndarray.astype``: floats keep the pattern, integers and booleans are plain."""
-        value = (
-            self.value.astype(dtype, *args, **kwargs)
-            if isinstance(self.value, np.ndarray)
-            else np.asarray(self.value).astype(dtype)[()]
-        )
+        value = self.value.astype(dtype, *args, **kwargs) if isinstance(
+            self.value, np.ndarray) else np.asarray(self.value).astype(dtype)[()]
         if np.result_type(value).kind not in "fc":
             return value
         return _new(value, self.pattern, self.run)
@@ -341,37 +338,10 @@ class SparsityTracer(np.lib.mixins.NDArrayOperatorsMixin):
 
 
 _METHODS: dict[str, Callable[..., Any]] = {
-    name: getattr(np, name)
-    for name in (
-        "sum",
-        "mean",
-        "prod",
-        "max",
-        "min",
-        "std",
-        "var",
-        "cumsum",
-        "cumprod",
-        "dot",
-        "squeeze",
-        "swapaxes",
-        "take",
-        "repeat",
-        "diagonal",
-        "trace",
-        "clip",
-        "conj",
-        "conjugate",
-        "round",
-        "all",
-        "any",
-        "argmax",
-        "argmin",
-        "argsort",
-        "nonzero",
-        "ptp",
-        "compress",
-        "searchsorted",
+    name: getattr(np, name) for name in (
+        "sum", "mean", "prod", "max", "min", "std", "var", "cumsum", "cumprod", "dot", "squeeze",
+        "swapaxes", "take", "repeat", "diagonal", "trace", "clip", "conj", "conjugate", "round",
+        "all", "any", "argmax", "argmin", "argsort", "nonzero", "ptp", "compress", "searchsorted",
         "put",
     )
 }
@@ -480,14 +450,8 @@ def _rows_union(patterns: list[Any], rows: int, n: int) -> Any:
 # --- writes ------------------------------------------------------------------------------------
 
 
-def _write_rows(
-    store: _Store,
-    positions: np.ndarray,
-    source: Any,
-    source_rows: np.ndarray | None,
-    *,
-    merge: bool = False,
-) -> None:
+def _write_rows(store: _Store, positions: np.ndarray, source: Any, source_rows: np.ndarray | None,
+                *, merge: bool = False) -> None:
     """Set (or, with ``merge``, union into) the store's rows at ``positions``."""
     p = store.pattern
     total = p.shape[0]
@@ -495,8 +459,7 @@ def _write_rows(
     if merge:
         scatter = csr.scipy_sparse().csr_array(
             (np.ones(len(positions)), (positions, np.arange(len(positions)))),
-            shape=(total, len(positions)),
-        )
+            shape=(total, len(positions)))
         store.pattern = csr.union(p, csr.product(scatter, csr.gather(source, source_rows)))
         return
     ids = np.arange(total, dtype=np.int64)
@@ -515,8 +478,7 @@ def assign(target: Any, index: Any, item: Any) -> None:
         if _is_live(item, run) and item.pattern.nnz:
             raise TypeError(
                 "a traced value cannot be written into a plain array (its dependence would be "
-                "lost); allocate the array with np.zeros_like(x) or np.empty_like(x)"
-            )
+                "lost); allocate the array with np.zeros_like(x) or np.empty_like(x)")
         target[index] = value_of(item)
         return
     target.value[index] = value_of(item)
@@ -628,14 +590,8 @@ def _not_constant_zero(x: Any, value: Any, shape: tuple[int, ...], run: Run) -> 
     return nonzero | (counts > 0)
 
 
-def _second_order(
-    ufunc: np.ufunc,
-    rule: Any,
-    inputs: tuple[Any, ...],
-    live: list[int],
-    shape: tuple[int, ...],
-    run: Run,
-) -> None:
+def _second_order(ufunc: np.ufunc, rule: Any, inputs: tuple[Any, ...], live: list[int],
+                  shape: tuple[int, ...], run: Run) -> None:
     if not live or ufunc in PIECEWISE_LINEAR:
         return
     if rule is not None and all(type(p) is float for p in rule.partials):
@@ -651,9 +607,8 @@ def _second_order(
                 run.interact(aligned(inputs[i], shape), aligned(inputs[j], shape))
 
 
-def _multi_output(
-    ufunc: np.ufunc, inputs: tuple[Any, ...], values: list[Any], ans: tuple, kwargs: dict, run: Run
-) -> tuple[Any, ...]:
+def _multi_output(ufunc: np.ufunc, inputs: tuple[Any, ...], values: list[Any], ans: tuple,
+                  kwargs: dict, run: Run) -> tuple[Any, ...]:
     from dualdiff.rules import COMPOSED, MULTI_OUTPUT  # noqa: PLC0415 - rare
 
     if ufunc in COMPOSED:  # divmod: each output is another ufunc of the same inputs
@@ -665,11 +620,8 @@ def _multi_output(
             results.append(output)
             continue
         shape = np.shape(output)
-        terms = (
-            []
-            if type(partial) is float and partial == 0.0
-            else [aligned(x, shape) for x in inputs if _is_live(x, run)]
-        )
+        terms = [] if type(partial) is float and partial == 0.0 else [
+            aligned(x, shape) for x in inputs if _is_live(x, run)]
         if run.second and type(partial) is not float:
             for x in inputs:
                 if _is_live(x, run):
@@ -779,8 +731,7 @@ def _ufunc_at(ufunc: np.ufunc, inputs: tuple[Any, ...], run: Run) -> None:
         if _is_live(item, run) and item.pattern.nnz:
             raise TypeError(
                 f"numpy.{ufunc.__name__}.at cannot write a traced value into a plain array; "
-                "allocate it with np.zeros_like(x)"
-            )
+                "allocate it with np.zeros_like(x)")
         ufunc.at(target, indices, *value_of(rest))
         return
     indices = _plain_index(indices)
@@ -788,24 +739,21 @@ def _ufunc_at(ufunc: np.ufunc, inputs: tuple[Any, ...], run: Run) -> None:
     positions = np.asarray(target.rows()[indices])
     if _is_live(item, run):
         item_rows = np.broadcast_to(item.rows(), positions.shape)
-        _write_rows(target._store, positions, item._store.pattern, np.ravel(item_rows), merge=True)
+        _write_rows(target._store, positions, item._store.pattern, np.ravel(item_rows),
+                    merge=True)
     if run.second and ufunc not in PIECEWISE_LINEAR and ufunc not in _LINEAR_REDUCE:
         run.interact(csr.gather(target._store.pattern, np.ravel(positions)))
 
 
-def _conservative_reduce(
-    ufunc: np.ufunc, method: str, inputs: tuple[Any, ...], kwargs: dict, run: Run
-) -> Any:
+def _conservative_reduce(ufunc: np.ufunc, method: str, inputs: tuple[Any, ...], kwargs: dict,
+                         run: Run) -> Any:
     x = inputs[0]
     ans = getattr(ufunc, method)(*value_of(inputs), **value_of(kwargs))
     if not _is_live(x, run):
         return ans
     axis = int(kwargs.get("axis", 0))
-    return (
-        reduced(x, (axis % max(x.ndim, 1),), ans, nonlinear=ufunc not in _LINEAR_REDUCE)
-        if x.ndim
-        else ans
-    )
+    return reduced(x, (axis % max(x.ndim, 1),), ans,
+                   nonlinear=ufunc not in _LINEAR_REDUCE) if x.ndim else ans
 
 
 # --- products ----------------------------------------------------------------------------------
@@ -838,19 +786,13 @@ def matmul(a: Any, b: Any, **kwargs: Any) -> Any:
     p = 1 if np.ndim(vb) == 1 else np.shape(vb)[1]
     terms = []
     if _is_live(a, run):
-        right = (
-            sparse.csr_array(np.ones((k, p), dtype=bool))
-            if _is_live(b, run)
-            else _structure(vb).reshape((k, p))
-        )
+        right = (sparse.csr_array(np.ones((k, p), dtype=bool)) if _is_live(b, run)
+                 else _structure(vb).reshape((k, p)))
         select = sparse.kron(sparse.eye_array(m, format="csr"), right.T, format="csr")
         terms.append(csr.product(select, a.pattern))
     if _is_live(b, run):
-        left = (
-            sparse.csr_array(np.ones((m, k), dtype=bool))
-            if _is_live(a, run)
-            else _structure(va).reshape((m, k))
-        )
+        left = (sparse.csr_array(np.ones((m, k), dtype=bool)) if _is_live(a, run)
+                else _structure(va).reshape((m, k)))
         select = sparse.kron(left, sparse.eye_array(p, format="csr"), format="csr")
         terms.append(csr.product(select, b.pattern))
     pattern = _rows_union(terms, int(np.size(ans)), run.n)
@@ -892,9 +834,8 @@ def _outer(func: Any, args: tuple[Any, ...], kwargs: dict) -> Any:
 _SHIFT_FLOOR = 2.0**20
 
 
-def selection(
-    by_value: tuple[tuple[str, int], ...] = (), *, in_place: bool = False
-) -> Callable[..., Any]:
+def selection(by_value: tuple[tuple[str, int], ...] = (), *,
+              in_place: bool = False) -> Callable[..., Any]:
     """The rule of a function that only moves, copies or fills elements.
 
     The function runs three times: on the values, and on two sets of element
@@ -964,41 +905,23 @@ def _select(func: Any, args: tuple[Any, ...], kwargs: dict, run: Run) -> Any:
     outputs = []
     for s in (0.0, shift):
         ids = _id_arrays(tracers, s)
-        outputs.append(
-            func(
-                *_map(args, lambda t, ids=ids: ids[id(t)]),
-                **_map(kwargs, lambda t, ids=ids: ids[id(t)]),
-            )
-        )
+        outputs.append(func(*_map(args, lambda t, ids=ids: ids[id(t)]),
+                            **_map(kwargs, lambda t, ids=ids: ids[id(t)])))
     stacked, maps = _sources(tracers, run)
     if isinstance(ans, list | tuple):
-        return type(ans)(
-            _selected(a, f, s, tracers, stacked, maps, shift, run)
-            for a, f, s in zip(ans, outputs[0], outputs[1], strict=True)
-        )
+        return type(ans)(_selected(a, f, s, tracers, stacked, maps, shift, run)
+                         for a, f, s in zip(ans, outputs[0], outputs[1], strict=True))
     return _selected(ans, outputs[0], outputs[1], tracers, stacked, maps, shift, run)
 
 
-def _selected(
-    ans: Any,
-    first: Any,
-    second: Any,
-    tracers: list[SparsityTracer],
-    stacked: Any,
-    maps: np.ndarray,
-    shift: float,
-    run: Run,
-) -> Any:
+def _selected(ans: Any, first: Any, second: Any, tracers: list[SparsityTracer], stacked: Any,
+              maps: np.ndarray, shift: float, run: Run) -> Any:
     if not _is_float(ans):
         return ans
     source = _decode(first, second, shift)
     rows = np.where(source >= 0, maps[np.maximum(source, 0)], -1) if len(maps) else source
-    if (
-        len(tracers) == 1
-        and isinstance(ans, np.ndarray)
-        and (source >= 0).all()
-        and np.shares_memory(ans, tracers[0].value)
-    ):
+    if (len(tracers) == 1 and isinstance(ans, np.ndarray) and (source >= 0).all()
+            and np.shares_memory(ans, tracers[0].value)):
         return SparsityTracer(ans, tracers[0]._store, rows, run)  # a view: writes reach x
     return _new(ans, csr.gather(stacked, rows), run)
 
@@ -1010,8 +933,7 @@ def _select_in_place(func: Any, args: list[Any], kwargs: dict, run: Run) -> None
         if any(t.pattern.nnz for t in sources):
             raise TypeError(
                 f"numpy.{func.__name__} cannot write a traced value into a plain array; "
-                "allocate it with np.zeros_like(x)"
-            )
+                "allocate it with np.zeros_like(x)")
         func(*value_of(args), **value_of(kwargs))
         return
     tracers = _tracers_in((args, kwargs), run)
@@ -1025,10 +947,8 @@ def _select_in_place(func: Any, args: list[Any], kwargs: dict, run: Run) -> None
         ids = _id_arrays(tracers, s)
         written = ids[id(target)].copy()
         ids[id(target)] = written
-        func(
-            *_map(args, lambda t, ids=ids: ids[id(t)]),
-            **_map(kwargs, lambda t, ids=ids: ids[id(t)]),
-        )
+        func(*_map(args, lambda t, ids=ids: ids[id(t)]),
+             **_map(kwargs, lambda t, ids=ids: ids[id(t)]))
         outputs.append(written)
     stacked, maps = _sources(tracers, run)
     source = _decode(outputs[0], outputs[1], shift)
@@ -1139,14 +1059,8 @@ def _diff(func: Any, args: tuple[Any, ...], kwargs: dict) -> Any:
     if any(end is not None for end in ends):
         shape = list(np.shape(value_of(x)))
         shape[axis] = 1
-        ends = [
-            None
-            if end is None
-            else end
-            if np.ndim(value_of(end))
-            else np.broadcast_to(end, tuple(shape))
-            for end in ends
-        ]
+        ends = [None if end is None else end if np.ndim(value_of(end)) else
+                np.broadcast_to(end, tuple(shape)) for end in ends]
         x = np.concatenate([p for p in (ends[0], x, ends[1]) if p is not None], axis=axis)
     for _ in range(n):
         length = np.shape(value_of(x))[axis]
@@ -1170,9 +1084,8 @@ def _trace(func: Any, args: tuple[Any, ...], kwargs: dict) -> Any:
     bound = _bind(func, args, kwargs)
     if "out" in bound or "dtype" in bound:
         return fallback(func, args, kwargs)
-    diagonal = np.diagonal(
-        bound["a"], bound.get("offset", 0), bound.get("axis1", 0), bound.get("axis2", 1)
-    )
+    diagonal = np.diagonal(bound["a"], bound.get("offset", 0), bound.get("axis1", 0),
+                           bound.get("axis2", 1))
     return np.sum(diagonal, axis=-1)
 
 
@@ -1180,11 +1093,8 @@ def _trace(func: Any, args: tuple[Any, ...], kwargs: dict) -> Any:
 
 
 def _conservative(ans: Any, tracers: list[SparsityTracer], run: Run, name: str) -> Any:
-    columns = (
-        np.unique(np.concatenate([t.pattern.indices for t in tracers]))
-        if tracers
-        else (np.zeros(0, dtype=np.int64))
-    )
+    columns = np.unique(np.concatenate([t.pattern.indices for t in tracers])) if tracers else (
+        np.zeros(0, dtype=np.int64))
     row = csr.full_row(columns, run.n)
     if run.second:
         run.interact(row)
@@ -1198,8 +1108,7 @@ def _conservative(ans: Any, tracers: list[SparsityTracer], run: Run, name: str) 
                 f"{name} has no sparsity rule, and its conservative pattern (every output "
                 f"depending on all {len(columns)} inputs involved) would have "
                 f"{size * len(columns)} nonzeros; register a rule in "
-                "dualdiff.sparse.pattern.PATTERN_FUNCTIONS or restructure f"
-            )
+                "dualdiff.sparse.pattern.PATTERN_FUNCTIONS or restructure f")
         return _new(value, csr.gather(row, np.zeros(size, dtype=np.int64)), run)
 
     if isinstance(ans, tuple) and hasattr(ans, "_fields"):
@@ -1276,10 +1185,7 @@ _REDUCTIONS: dict[Any, bool] = {
 """Reductions over ``axis``, with whether they are nonlinear (for Hessian patterns)."""
 
 _CUMULATIVE: dict[Any, bool] = {
-    np.cumsum: False,
-    np.nancumsum: False,
-    np.cumprod: True,
-    np.nancumprod: True,
+    np.cumsum: False, np.nancumsum: False, np.cumprod: True, np.nancumprod: True,
 }
 for _name, _nonlinear in (("cumulative_sum", False), ("cumulative_prod", True)):
     if hasattr(np, _name):
