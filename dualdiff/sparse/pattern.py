@@ -180,7 +180,26 @@ class SparsityTracer(np.lib.mixins.NDArrayOperatorsMixin):
         """The store's row of each element, shaped like the value."""
         if self._rows is None:
             return np.arange(self.size, dtype=np.int64).reshape(self.shape)
+        if isinstance(self._rows, range):
+            return np.arange(self._rows.start, self._rows.stop, dtype=np.int64).reshape(self.shape)
         return self._rows.reshape(self.shape)
+
+    def view_rows(self, view: Any) -> range | None:
+        """The store's rows of ``view``, a view of the value, when they are one range.
+
+        A C-contiguous view of a C-contiguous value whose rows are a range
+        holds consecutive rows; its offset in memory says which (O(1), no
+        index array).
+        """
+        base = self.value
+        if not (self._rows is None or isinstance(self._rows, range)) or not (
+                isinstance(view, np.ndarray) and view.size and view.flags.c_contiguous
+                and base.flags.c_contiguous and view.dtype == base.dtype):
+            return None
+        start = (view.__array_interface__["data"][0]
+                 - base.__array_interface__["data"][0]) // base.itemsize
+        start += 0 if self._rows is None else self._rows.start
+        return range(start, start + view.size)
 
     # --- shape ---------------------------------------------------------------------------------
     @property
@@ -255,9 +274,12 @@ class SparsityTracer(np.lib.mixins.NDArrayOperatorsMixin):
     def __getitem__(self, index: Any) -> Any:
         index = _plain_index(index)
         value = self.value[index]
-        rows = self.rows()[index]
         if isinstance(value, np.ndarray) and np.shares_memory(value, self.value):
-            return SparsityTracer(value, self._store, np.ravel(rows), self.run)
+            rows = self.view_rows(value)
+            if rows is None:
+                rows = np.ravel(self.rows()[index])
+            return SparsityTracer(value, self._store, rows, self.run)
+        rows = self.rows()[index]
         return _new(value, csr.gather(self._store.pattern, np.ravel(rows)), self.run)
 
     def __setitem__(self, index: Any, item: Any) -> None:
@@ -427,6 +449,10 @@ def _numeric(value: Any) -> bool:
 
 def aligned(x: Any, shape: tuple[int, ...], mask: Any = None) -> Any:
     """``x``'s pattern broadcast to ``shape`` (rows of constants empty), keeping ``mask``."""
+    if mask is not None and np.all(mask):
+        mask = None
+    if mask is None and x.shape == shape:
+        return x._store.pattern if x._rows is None else csr.gather(x._store.pattern, x._rows)
     rows = np.broadcast_to(x.rows(), shape)
     if mask is not None:
         rows = np.where(np.broadcast_to(mask, shape), rows, -1)
@@ -455,12 +481,23 @@ def _write_rows(store: _Store, positions: np.ndarray, source: Any, source_rows: 
     """Set (or, with ``merge``, union into) the store's rows at ``positions``."""
     p = store.pattern
     total = p.shape[0]
+    if isinstance(positions, range):
+        rows = (csr.empty(len(positions), p.shape[1]) if source is None
+                else csr.gather(source, source_rows))
+        if merge:
+            rows = csr.union(csr.gather(p, positions), rows)
+        store.pattern = csr.splice(p, positions.start, rows)
+        return
     positions = np.ravel(positions).astype(np.int64)
     if merge:
         scatter = csr.scipy_sparse().csr_array(
             (np.ones(len(positions)), (positions, np.arange(len(positions)))),
             shape=(total, len(positions)))
         store.pattern = csr.union(p, csr.product(scatter, csr.gather(source, source_rows)))
+        return
+    if source is not None and len(positions) and positions[-1] - positions[0] == len(
+            positions) - 1 and (np.diff(positions) == 1).all():  # a slice: splice the rows in
+        store.pattern = csr.splice(p, int(positions[0]), csr.gather(source, source_rows))
         return
     ids = np.arange(total, dtype=np.int64)
     if source is None:
@@ -481,19 +518,38 @@ def assign(target: Any, index: Any, item: Any) -> None:
                 "lost); allocate the array with np.zeros_like(x) or np.empty_like(x)")
         target[index] = value_of(item)
         return
+    positions, shape = _positions(target, index)
     target.value[index] = value_of(item)
-    positions = np.asarray(target.rows()[index])
     if not _is_live(item, run):
         _write_rows(target._store, positions, None, None)
         return
-    item_rows = item.rows()
-    extra = item_rows.ndim - positions.ndim
-    if extra > 0:  # NumPy drops leading axes of length one
-        item_rows = item_rows.reshape(item_rows.shape[extra:])
-    item_rows = np.broadcast_to(item_rows, positions.shape)
-    if item._store is target._store and np.array_equal(item_rows, positions):
+    item_rows = _rows_like(item, shape)
+    if item._store is target._store and (
+            item_rows == positions if isinstance(positions, range) else
+            np.array_equal(np.ravel(item_rows), np.ravel(positions))):
         return  # x[i] = x[i], as in y[1:] += ...: already there
     _write_rows(target._store, positions, item._store.pattern, item_rows)
+
+
+def _positions(target: SparsityTracer, index: Any) -> tuple[range | np.ndarray, tuple]:
+    """The store's rows that ``target[index]`` writes, and the shape written."""
+    view = target.value[index]
+    if isinstance(view, np.ndarray) and view.size and np.shares_memory(view, target.value):
+        rows = target.view_rows(view)
+        if rows is not None:
+            return rows, view.shape
+    rows = np.asarray(target.rows()[index])
+    return rows, rows.shape
+
+
+def _rows_like(item: SparsityTracer, shape: tuple[int, ...]) -> range | np.ndarray:
+    """The store's rows of ``item`` broadcast to ``shape`` (a range where they are one)."""
+    own = item.shape
+    if len(own) > len(shape) and all(n == 1 for n in own[:len(own) - len(shape)]):
+        own = own[len(own) - len(shape):]  # NumPy drops leading axes of length one
+    if own == shape and (item._rows is None or isinstance(item._rows, range)):
+        return range(item.size) if item._rows is None else item._rows
+    return np.broadcast_to(item.rows().reshape(own), shape)
 
 
 def store_out(out: Any, result: Any) -> Any:
@@ -658,8 +714,13 @@ def line_union(x: SparsityTracer, axes: tuple[int, ...]) -> tuple[Any, tuple[int
     return csr.product(selection, p), reduced
 
 
-def reduced(x: SparsityTracer, axes: tuple[int, ...], ans: Any, *, nonlinear: bool) -> Any:
-    """The tracer of a reduction of ``x`` along ``axes`` whose value is ``ans``."""
+def reduced(x: SparsityTracer, axes: tuple[int, ...], ans: Any, *, nonlinear: bool,
+            keepdims: bool = False) -> Any:
+    """The tracer of a reduction of ``x`` along ``axes`` whose value is ``ans``.
+
+    Leading axes of ``ans`` beyond the reduced shape (``percentile``'s ``q``)
+    broadcast.
+    """
     if not _is_float(ans):
         return ans
     lines, kept_shape = line_union(x, axes)
@@ -667,14 +728,12 @@ def reduced(x: SparsityTracer, axes: tuple[int, ...], ans: Any, *, nonlinear: bo
     if nonlinear:
         run.interact(lines)
     squeezed = tuple(n for a, n in enumerate(kept_shape) if a not in axes)
-    ids = np.arange(lines.shape[0])
-    for shape in (kept_shape, squeezed):
-        try:
-            rows = np.broadcast_to(ids.reshape(shape), np.shape(ans))
-        except ValueError:
-            continue
-        return _new(ans, csr.gather(lines, np.ravel(rows)), run)
-    return _conservative(ans, [x], run, "reduction")  # an unusual output shape
+    ids = np.arange(lines.shape[0]).reshape(kept_shape if keepdims else squeezed)
+    try:
+        rows = np.broadcast_to(ids, np.shape(ans))
+    except ValueError:
+        return _conservative(ans, [x], run, "reduction")  # an unusual output shape
+    return _new(ans, csr.gather(lines, np.ravel(rows)), run)
 
 
 _LINEAR_REDUCE = frozenset({np.add, np.subtract, np.maximum, np.minimum, np.fmax, np.fmin})
@@ -688,7 +747,8 @@ def _ufunc_reduce(ufunc: np.ufunc, inputs: tuple[Any, ...], kwargs: dict, run: R
     axes = _axes(kwargs.get("axis", 0), x.ndim)
     if ufunc not in _LINEAR_REDUCE and ufunc not in dispatch.RULES:
         run.fallbacks[f"numpy.{ufunc.__name__}.reduce"] += 1
-    return reduced(x, axes, ans, nonlinear=ufunc not in _LINEAR_REDUCE)
+    return reduced(x, axes, ans, nonlinear=ufunc not in _LINEAR_REDUCE,
+                   keepdims=bool(kwargs.get("keepdims")))
 
 
 def _ufunc_accumulate(ufunc: np.ufunc, inputs: tuple[Any, ...], kwargs: dict, run: Run) -> Any:
@@ -752,8 +812,8 @@ def _conservative_reduce(ufunc: np.ufunc, method: str, inputs: tuple[Any, ...], 
     if not _is_live(x, run):
         return ans
     axis = int(kwargs.get("axis", 0))
-    return reduced(x, (axis % max(x.ndim, 1),), ans,
-                   nonlinear=ufunc not in _LINEAR_REDUCE) if x.ndim else ans
+    return reduced(x, (axis % max(x.ndim, 1),), ans, nonlinear=ufunc not in _LINEAR_REDUCE,
+                   keepdims=True) if x.ndim else ans
 
 
 # --- products ----------------------------------------------------------------------------------
@@ -831,20 +891,23 @@ def _outer(func: Any, args: tuple[Any, ...], kwargs: dict) -> Any:
 
 # --- selections: the function itself run on element ids ----------------------------------------
 
-_SHIFT_FLOOR = 2.0**20
+ID_BASE = 2.0**52
+"""Element ids are ``ID_BASE + k`` (exact float64 integers): no plausible constant is one."""
 
 
 def selection(by_value: tuple[tuple[str, int], ...] = (), *,
               in_place: bool = False) -> Callable[..., Any]:
     """The rule of a function that only moves, copies or fills elements.
 
-    The function runs three times: on the values, and on two sets of element
-    ids (float64) that differ by a shift.  An output element that moved with
-    the shift is the input element whose id it holds; one that did not is a
-    constant.  ``by_value`` names the arguments (name, position) that are data
-    of the selection, not selected (``np.where``'s condition, ``take``'s
-    indices): tracers there are replaced by their values.  ``in_place``: the
-    function writes into its first argument and returns ``None``.
+    The function runs twice: on the values, and on arrays of element ids
+    (float64 ``ID_BASE + k``, ``k`` numbering the elements of every traced
+    argument) in place of the tracers.  An output element holding an id is
+    that input element; any other value is a constant (a fill value).  A
+    constant that happened to equal an id would only add a false positive,
+    never lose a dependence.  ``by_value`` names the arguments (name,
+    position) that steer the selection rather than being selected
+    (``np.where``'s condition, ``take``'s indices): tracers there give their
+    values.  ``in_place``: the function writes into its first argument.
     """
 
     def rule(func: Any, args: tuple[Any, ...], kwargs: dict) -> Any:
@@ -862,17 +925,28 @@ def selection(by_value: tuple[tuple[str, int], ...] = (), *,
     return rule
 
 
-def _id_arrays(tracers: list[SparsityTracer], shift: float) -> dict[int, np.ndarray]:
-    arrays, offset = {}, 1.0
+def _id_arrays(tracers: list[SparsityTracer]) -> dict[int, np.ndarray]:
+    arrays, offset = {}, ID_BASE
     for t in tracers:
-        ids = offset + shift + np.arange(t.size, dtype=np.float64).reshape(t.shape)
+        ids = np.arange(offset, offset + t.size, dtype=np.float64).reshape(t.shape)
         arrays[id(t)] = ids if ids.ndim else ids[()]
         offset += t.size
     return arrays
 
 
-def _sources(tracers: list[SparsityTracer], run: Run) -> tuple[Any, np.ndarray]:
-    """The stacked patterns of the tracers' stores and each id's row in the stack."""
+def _run_on_ids(func: Any, args: Any, kwargs: dict, ids: dict[int, np.ndarray]) -> Any:
+    kwargs = {key: value for key, value in kwargs.items() if key != "dtype"}  # ids stay exact
+    return func(*_map(args, lambda t: ids[id(t)]), **_map(kwargs, lambda t: ids[id(t)]))
+
+
+def _sources(tracers: list[SparsityTracer]) -> tuple[Any, np.ndarray | None]:
+    """The stacked patterns of the tracers' stores and each id's row in the stack.
+
+    ``None`` for the map when it is the identity (one tracer owning its store).
+    """
+    if len(tracers) == 1:
+        rows = tracers[0]._rows
+        return tracers[0]._store.pattern, None if rows is None else np.ravel(tracers[0].rows())
     stores: list[_Store] = []
     maps = []
     offsets: dict[int, int] = {}
@@ -884,15 +958,23 @@ def _sources(tracers: list[SparsityTracer], run: Run) -> tuple[Any, np.ndarray]:
             stores.append(t._store)
             total += t._store.pattern.shape[0]
         maps.append(offsets[key] + np.ravel(t.rows()))
-    stacked = csr.vstack([s.pattern for s in stores])
-    return stacked, np.concatenate(maps) if maps else np.zeros(0, dtype=np.int64)
+    return csr.vstack([s.pattern for s in stores]), np.concatenate(maps)
 
 
-def _decode(first: Any, second: Any, shift: float) -> np.ndarray:
-    first, second = np.ravel(np.asarray(first)), np.ravel(np.asarray(second))
+def _decode(ids: Any, total: int) -> np.ndarray | None:
+    """Element numbers from an id array (``-1`` for constants); ``None`` if ids were lost."""
+    ids = np.ravel(np.asarray(ids))
+    if ids.dtype == np.complex128:
+        real = ids.real
+        exact = ids.imag == 0
+    elif ids.dtype == np.float64:
+        real, exact = ids, True
+    else:  # cast to another precision: the ids are no longer exact
+        return None
+    k = real - ID_BASE
     with np.errstate(invalid="ignore"):
-        moved = (second - first) == shift
-    return np.where(moved, np.real(first) - 1, -1).astype(np.int64)
+        valid = (k >= 0) & (k < total) & exact
+    return np.where(valid, k, -1).astype(np.int64)
 
 
 def _select(func: Any, args: tuple[Any, ...], kwargs: dict, run: Run) -> Any:
@@ -901,28 +983,27 @@ def _select(func: Any, args: tuple[Any, ...], kwargs: dict, run: Run) -> Any:
     if not tracers:
         return ans
     total = sum(t.size for t in tracers)
-    shift = max(_SHIFT_FLOOR, 2.0 * (total + 1))
-    outputs = []
-    for s in (0.0, shift):
-        ids = _id_arrays(tracers, s)
-        outputs.append(func(*_map(args, lambda t, ids=ids: ids[id(t)]),
-                            **_map(kwargs, lambda t, ids=ids: ids[id(t)])))
-    stacked, maps = _sources(tracers, run)
+    ids = _run_on_ids(func, args, kwargs, _id_arrays(tracers))
+    stacked, maps = _sources(tracers)
     if isinstance(ans, list | tuple):
-        return type(ans)(_selected(a, f, s, tracers, stacked, maps, shift, run)
-                         for a, f, s in zip(ans, outputs[0], outputs[1], strict=True))
-    return _selected(ans, outputs[0], outputs[1], tracers, stacked, maps, shift, run)
+        return type(ans)(_selected(a, i, tracers, stacked, maps, total, run, func, args, kwargs)
+                         for a, i in zip(ans, ids, strict=True))
+    return _selected(ans, ids, tracers, stacked, maps, total, run, func, args, kwargs)
 
 
-def _selected(ans: Any, first: Any, second: Any, tracers: list[SparsityTracer], stacked: Any,
-              maps: np.ndarray, shift: float, run: Run) -> Any:
+def _selected(ans: Any, ids: Any, tracers: list[SparsityTracer], stacked: Any,
+              maps: np.ndarray | None, total: int, run: Run, func: Any, args: Any,
+              kwargs: dict) -> Any:
     if not _is_float(ans):
         return ans
-    source = _decode(first, second, shift)
-    rows = np.where(source >= 0, maps[np.maximum(source, 0)], -1) if len(maps) else source
-    if (len(tracers) == 1 and isinstance(ans, np.ndarray) and (source >= 0).all()
-            and np.shares_memory(ans, tracers[0].value)):
-        return SparsityTracer(ans, tracers[0]._store, rows, run)  # a view: writes reach x
+    source = _decode(ids, total)
+    if source is None or source.size != np.size(ans):
+        return _conservative(ans, tracers, run, _name(func))
+    rows = source if maps is None else np.where(source >= 0, maps[np.maximum(source, 0)], -1)
+    t = tracers[0]
+    if (len(tracers) == 1 and isinstance(ans, np.ndarray) and ans.size
+            and np.shares_memory(ans, t.value) and (source >= 0).all()):
+        return SparsityTracer(ans, t._store, rows, run)  # a view: writes reach x
     return _new(ans, csr.gather(stacked, rows), run)
 
 
@@ -937,26 +1018,38 @@ def _select_in_place(func: Any, args: list[Any], kwargs: dict, run: Run) -> None
         func(*value_of(args), **value_of(kwargs))
         return
     tracers = _tracers_in((args, kwargs), run)
-    if tracers[0] is not target:
-        tracers.remove(target)
-        tracers.insert(0, target)
+    tracers.remove(target)
+    tracers.insert(0, target)
     total = sum(t.size for t in tracers)
-    shift = max(_SHIFT_FLOOR, 2.0 * (total + 1))
-    outputs = []
-    for s in (0.0, shift):
-        ids = _id_arrays(tracers, s)
-        written = ids[id(target)].copy()
-        ids[id(target)] = written
-        func(*_map(args, lambda t, ids=ids: ids[id(t)]),
-             **_map(kwargs, lambda t, ids=ids: ids[id(t)]))
-        outputs.append(written)
-    stacked, maps = _sources(tracers, run)
-    source = _decode(outputs[0], outputs[1], shift)
-    rows = np.where(source >= 0, maps[np.maximum(source, 0)], -1)
+    ids = _id_arrays(tracers)
+    written = ids[id(target)] = ids[id(target)].copy()
+    _run_on_ids(func, args, kwargs, ids)
+    stacked, maps = _sources(tracers)
     func(target.value, *value_of(args[1:]), **value_of(kwargs))
-    new_rows = csr.gather(stacked, rows)
+    source = _decode(written, total)
+    if source is None:
+        new_rows = _conservative(target.value, tracers, run, _name(func)).pattern
+    else:
+        rows = source if maps is None else np.where(source >= 0, maps[np.maximum(source, 0)], -1)
+        new_rows = csr.gather(stacked, rows)
     _write_rows(target._store, np.ravel(target.rows()), new_rows, np.arange(target.size))
-    return
+
+
+def _pad(func: Any, args: tuple[Any, ...], kwargs: dict) -> Any:
+    """``np.pad``: a selection in the modes that copy elements; others fall back."""
+    bound = _bind(func, args, kwargs)
+    if bound.get("mode", "constant") not in ("constant", "edge", "wrap", "reflect",
+                                             "symmetric"):
+        return fallback(func, args, kwargs)
+    if bound.get("kwargs", {}).get("reflect_type", "even") != "even":
+        return fallback(func, args, kwargs)
+    return _select(func, args, kwargs, _run_of(args, kwargs))
+
+
+def _name(func: Any) -> str:
+    module = getattr(func, "__module__", None) or "numpy"
+    module = "numpy" if module.startswith("numpy._core") else module
+    return f"{module}.{getattr(func, '__name__', repr(func))}"
 
 
 def _empty_like(func: Any, args: tuple[Any, ...], kwargs: dict) -> Any:
@@ -992,7 +1085,8 @@ def reduction(*, nonlinear: bool, default_axis: Any = None) -> Callable[..., Any
         axis = bound.get("axis", default_axis)
         if func in _MATRIX_AXES and axis is None and x.ndim == 2:
             axis = (0, 1)
-        return reduced(x, _axes(axis, x.ndim), ans, nonlinear=nonlinear)
+        return reduced(x, _axes(axis, x.ndim), ans, nonlinear=nonlinear,
+                       keepdims=bool(bound.get("keepdims", False)))
 
     return rule
 
@@ -1129,9 +1223,7 @@ def fallback(func: Any, args: tuple[Any, ...], kwargs: dict) -> Any:
         kwargs = {k: v for k, v in kwargs.items() if k != "out"}
     ans = func(*value_of(args), **value_of(kwargs))
     tracers = _tracers_in((args, kwargs), run)
-    module = getattr(func, "__module__", None) or "numpy"
-    module = "numpy" if module.startswith("numpy._core") else module
-    name = f"{module}.{getattr(func, '__name__', repr(func))}"
+    name = _name(func)
     floats = ans if isinstance(ans, list | tuple) else (ans,)
     if run is not None and tracers and any(_is_float(a) for a in floats):
         run.fallbacks[name] += 1
@@ -1148,7 +1240,7 @@ _MATRIX_AXES = {np.linalg.matrix_norm, np.linalg.norm}
 PATTERN_FUNCTIONS: dict[Any, Callable[..., Any]] = {}
 """NumPy function -> its pattern rule ``rule(func, args, kwargs)``; others fall back."""
 
-_SELECTIONS: dict[Any, tuple[tuple[str, int], ...]] = {
+SELECTIONS: dict[Any, tuple[tuple[str, int], ...]] = {
     np.reshape: (), np.ravel: (), np.transpose: (), np.swapaxes: (), np.moveaxis: (),
     np.rollaxis: (), np.squeeze: (), np.expand_dims: (), np.atleast_1d: (), np.atleast_2d: (),
     np.atleast_3d: (), np.broadcast_to: (), np.broadcast_arrays: (), np.concatenate: (),
@@ -1187,11 +1279,11 @@ _REDUCTIONS: dict[Any, bool] = {
 _CUMULATIVE: dict[Any, bool] = {
     np.cumsum: False, np.nancumsum: False, np.cumprod: True, np.nancumprod: True,
 }
-for _name, _nonlinear in (("cumulative_sum", False), ("cumulative_prod", True)):
-    if hasattr(np, _name):
-        _CUMULATIVE[getattr(np, _name)] = _nonlinear
+for _cumulative, _nonlinear in (("cumulative_sum", False), ("cumulative_prod", True)):
+    if hasattr(np, _cumulative):
+        _CUMULATIVE[getattr(np, _cumulative)] = _nonlinear
 
-for _func, _by_value in _SELECTIONS.items():
+for _func, _by_value in SELECTIONS.items():
     PATTERN_FUNCTIONS[_func] = selection(_by_value)
 for _func, _by_value in _IN_PLACE.items():
     PATTERN_FUNCTIONS[_func] = selection(_by_value, in_place=True)
@@ -1200,7 +1292,7 @@ for _func, _nonlinear in _REDUCTIONS.items():
 for _func, _nonlinear in _CUMULATIVE.items():
     PATTERN_FUNCTIONS[_func] = cumulative(nonlinear=_nonlinear)
 PATTERN_FUNCTIONS.update({
-    np.empty_like: _empty_like, np.sort: _sort, np.clip: _clip, np.diff: _diff,
+    np.empty_like: _empty_like, np.sort: _sort, np.pad: _pad, np.clip: _clip, np.diff: _diff,
     np.ediff1d: _ediff1d, np.trace: _trace, np.dot: _dot, np.vdot: _vdot, np.inner: _inner,
     np.outer: _outer, np.linalg.matmul: lambda func, args, kwargs: matmul(*args, **kwargs),
 })  # fmt: skip
