@@ -44,7 +44,6 @@ COLUMNS_UP_TO = 10**3  # the n * C scheme beyond this costs minutes
 TARGETS = {
     ("sparse tridiag", "dualdiff prepared J(x)"): 4.0,
     ("sparse tridiag", "dualdiff first call (auto)"): 30.0,
-    ("sparse tridiag", "dualdiff detection alone"): 10.0,
     ("sparse grid", "dualdiff prepared J(x)"): 10.0,
     ("sparse hessian", "dualdiff terms H(x)"): 50.0,
     ("sparse hessian memory", "dualdiff terms H(x)"): 20.0,
@@ -188,7 +187,6 @@ def _tridiagonal(add_row: Callable[..., None], n: int, repeats: int) -> list[str
     notes = [f"sparse tridiag n={n}: {jac!r}"]
     assert close(dd.jacobian(tridiagonal, x, sparsity="auto"), tridiagonal_jacobian(x))
     calls["dualdiff first call (auto)"] = lambda: dd.jacobian(tridiagonal, x, sparsity="auto")
-    calls["dualdiff detection alone"] = lambda: dd.jacobian_sparsity(tridiagonal, x)
     calls["dualdiff first call (pattern)"] = lambda: dd.jacobian(tridiagonal, x, sparsity=pattern)
     with contextlib.suppress(ImportError):
         from scipy.optimize._numdiff import approx_derivative, group_columns  # noqa: PLC0415

@@ -150,9 +150,11 @@ def test_results_are_owned_by_the_caller():
     x = np.linspace(0, 1, 8)
     jac = dd.sparse_jacobian(tridiagonal, x)
     first = jac(x)
-    first.data[:] = 0
-    first.indices[:] = 0
+    first.data[:] = 0  # the values are the caller's
+    with pytest.raises(ValueError, match="read-only"):
+        first.indices[:] = 0  # the structure is shared by every result: it cannot change
     assert_matches_dense(jac(x), tridiagonal, x)
+    assert_matches_dense(first + jac(x), tridiagonal, x)  # arithmetic makes new structure
 
 
 def test_complex_points():

@@ -61,8 +61,8 @@ class Decompression:
         m = p.shape[0]
         rows = np.repeat(np.arange(m, dtype=np.intp), np.diff(p.indptr))
         self.gather = np.asarray(colors, dtype=np.intp)[p.indices] * m + rows
-        self.indices = p.indices
-        self.indptr = p.indptr
+        self.indices = p.indices.copy()  # own copies: the pattern may be the caller's array
+        self.indptr = p.indptr.copy()
         # Compressed entries no pattern entry takes: nonzero there means f's Jacobian has an
         # entry outside the pattern (kept only while it costs no more than the gather).
         if ncolors is None:
@@ -86,8 +86,9 @@ class Decompression:
         data = flat[self.gather]
         result = _scipy_sparse().csr_array(self.shape, dtype=data.dtype)
         # Set the parts directly: the structure was checked once, when this was built.  The
-        # index arrays are copied (cheap next to the pass) so the caller owns the result.
-        result.data, result.indices, result.indptr = data, self.indices.copy(), self.indptr.copy()
+        # data is the caller's; the index arrays are shared by every result, read-only, so an
+        # in-place change of the structure raises instead of corrupting the next result.
+        result.data, result.indices, result.indptr = data, self.indices, self.indptr
         result.has_sorted_indices = True
         result.has_canonical_format = True
         return result

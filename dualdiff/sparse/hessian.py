@@ -140,7 +140,9 @@ class SparseHessian:
         )
         self._position = np.asarray(lookup[j, k]).ravel() - 1 if j.size else j
         self._terms_m = m
-        self._template = (pattern.indices, pattern.indptr, (n, n), pattern.nnz)
+        indices, indptr = pattern.indices.copy(), pattern.indptr.copy()
+        indices.flags.writeable = indptr.flags.writeable = False
+        self._template = (indices, indptr, (n, n), pattern.nnz)
         return pattern
 
     # --- what was prepared ---------------------------------------------------------------------
@@ -273,7 +275,7 @@ class SparseHessian:
             else:
                 data = np.bincount(self._position, flat, nnz)
         result = sparse.csr_array(shape, dtype=data.dtype)
-        result.data, result.indices, result.indptr = data, indices.copy(), indptr.copy()
+        result.data, result.indices, result.indptr = data, indices, indptr  # shared, read-only
         result.has_sorted_indices = True
         result.has_canonical_format = True
         return _plain_scalar(value), result
