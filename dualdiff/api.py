@@ -307,7 +307,8 @@ def jacobian(
     same-shape arrays and dual numbers, stacked as ``np.array`` would stack it
     (see :func:`value_and_jacobian`).  With ``sparsity="auto"`` or a pattern,
     the Jacobian is a ``scipy.sparse.csr_array`` of shape ``(f(x).size, x.size)``
-    computed by colouring and compression (:func:`dualdiff.sparse_jacobian`).
+    computed by colouring and compression (:func:`dualdiff.sparse_jacobian`), and
+    ``chunk_size`` counts colours per forward pass.
 
     Examples
     --------
