@@ -59,8 +59,8 @@ class Coloring:
 
     Attributes
     ----------
-    colors : ndarray of intp, shape (n,)
-        The colour of each column.
+    colors : ndarray of intp
+        The colour of each column (one per column).
     ncolors : int
         How many colours (forward directions) the partition needs; 0 for an
         empty pattern (whose columns all carry the unused colour 0).

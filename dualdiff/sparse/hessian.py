@@ -54,16 +54,9 @@ class SparseHessian:
 
     Build it with :func:`sparse_hessian`.
 
-    Attributes
-    ----------
-    pattern : scipy.sparse.csr_array of bool, shape (n, n)
-        Where the Hessian may be nonzero (symmetric).
-    colors : ndarray of intp, shape (n,)
-        Each variable's colour.
-    ncolors : int
-        Colours (outer directions; for ``"terms"`` also the inner ones).
-    scheme : str
-        ``"columns"`` or ``"terms"``.
+    What was prepared: :attr:`~SparseHessian.pattern` (symmetric bool ``csr_array``),
+    :attr:`~SparseHessian.colors`, :attr:`~SparseHessian.ncolors` (the outer
+    directions; for ``"terms"`` also the inner ones) and ``scheme``.
     """
 
     def __init__(

@@ -51,20 +51,12 @@ class SparseJacobian:
     appears outside it (patterns are local: they follow the branches ``f``
     takes at the point).
 
-    Attributes
-    ----------
-    pattern : scipy.sparse.csr_array of bool, shape (m, n)
-        Where the Jacobian may be nonzero.
-    colors : ndarray of intp, shape (n,)
-        Each column's colour; one forward direction per colour.
-    ncolors : int
-        How many directions one evaluation pushes.
-    lower_bound : int
-        The most nonzeros in a row: no column partition has fewer colours.
-    order : str
-        The colouring order used (for ``order="best"``, the winner).
-    check : bool
-        Whether each evaluation checks the pattern at its point.
+    What was prepared: :attr:`~SparseJacobian.pattern` (bool ``csr_array`` of shape
+    ``(m, n)``), :attr:`~SparseJacobian.colors` (one colour per column),
+    :attr:`~SparseJacobian.ncolors` (forward directions per evaluation),
+    :attr:`~SparseJacobian.lower_bound` (the most nonzeros in a row: no column
+    partition has fewer colours) and :attr:`~SparseJacobian.order` (the colouring
+    order used; for ``order="best"``, the winner).
     """
 
     def __init__(
@@ -242,7 +234,7 @@ class SparseJacobian:
             )
 
     def check_pattern(self, x: Any) -> None:
-        """Raise ``ValueError`` if the pattern at ``x`` has entries outside :attr:`pattern`.
+        """Raise ``ValueError`` if the pattern at ``x`` leaves :attr:`~SparseJacobian.pattern`.
 
         Examples
         --------
