@@ -275,8 +275,9 @@ def color_columns(pattern: Any, order_name: str = "natural") -> Coloring:
 
     Parameters
     ----------
-    pattern : scipy.sparse array or matrix, or dense array, shape (m, n)
-        Where the Jacobian may be nonzero.
+    pattern : sparse or dense array
+        Where the Jacobian may be nonzero, of shape ``(m, n)`` (a scipy.sparse
+        array or matrix, or a dense array).
     order_name : str
         One of ``"natural"``, ``"largest_first"``, ``"smallest_last"``,
         ``"incidence_degree"`` or ``"best"``.

@@ -37,10 +37,10 @@ class Decompression:
 
     Parameters
     ----------
-    pattern : scipy.sparse array, shape (m, n)
-        The Jacobian's pattern (made canonical: sorted, bool).
-    colors : ndarray, shape (n,)
-        A valid colouring of its columns.
+    pattern : sparse array
+        The Jacobian's pattern, of shape ``(m, n)`` (made canonical: sorted, bool).
+    colors : ndarray
+        A valid colouring of its ``n`` columns.
     ncolors : int, optional
         How many compressed columns there are (default: the largest colour plus one).
 

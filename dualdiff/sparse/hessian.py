@@ -293,7 +293,7 @@ def sparse_hessian(
         pass to ``np.sum``).
     x0 : array_like
         The point the pattern is detected at.
-    sparsity : "auto" or pattern
+    sparsity : str or array
         ``"columns"``: the Hessian's pattern ``(n, n)`` (symmetrised), or
         ``"auto"`` (:func:`dualdiff.hessian_sparsity`).
         ``"terms"``: the terms' *Jacobian* pattern ``(m, n)``, or ``"auto"``.

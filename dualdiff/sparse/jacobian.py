@@ -278,7 +278,7 @@ def sparse_jacobian(
         :func:`dualdiff.jacobian` stacks it).
     x0 : array_like
         The point the pattern is detected at; ``J(x)`` takes points of its shape.
-    sparsity : "auto" or pattern
+    sparsity : str or array
         ``"auto"`` detects the pattern at ``x0``
         (:func:`dualdiff.jacobian_sparsity`); otherwise a
         scipy.sparse or dense boolean array of shape ``(f(x).size, x.size)``
