@@ -486,13 +486,14 @@ INTEGER_ONLY: tuple[np.ufunc, ...] = tuple(
 
 # --- sparsity patterns (dualdiff.sparse): what a row says about structure -------------------
 
-SELECTING: frozenset[np.ufunc] = frozenset({np.maximum, np.minimum, np.fmax, np.fmin, np.heaviside})
-"""Ufuncs whose partials select an argument (1, 0 or a tie's 1/2): a sparsity pattern keeps
-an argument where its partial at the point is nonzero, the branch taken there."""
+SELECTING: frozenset[np.ufunc] = frozenset({
+    np.maximum, np.minimum, np.fmax, np.fmin, np.heaviside, np.remainder, np.fmod,
+})
+"""Ufuncs whose partials are piecewise constant and vanish on open sets (max/min select an
+argument, a tie gives 1/2 to both; remainder's quotient is 0 while |x| < |y|): a sparsity
+pattern keeps an argument where its partial at the point is nonzero, the branch taken there."""
 
-PIECEWISE_LINEAR: frozenset[np.ufunc] = SELECTING | {
-    np.absolute, np.fabs, np.copysign, np.remainder, np.fmod,
-}
+PIECEWISE_LINEAR: frozenset[np.ufunc] = SELECTING | {np.absolute, np.fabs, np.copysign}
 """Ufuncs that are linear between kinks (their partials are piecewise constant): no
 second-order interaction in a Hessian pattern."""
 

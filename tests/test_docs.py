@@ -25,8 +25,8 @@ ROOT = Path(__file__).parent.parent
 DOCS = ROOT / "docs"
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 PAGES = [
-    "index", "installation", "concepts", "derivatives", "batched", "sparse", "memory",
-    "conventions", "errors", "rules", "coverage", "cli", "performance", "reference",
+    "index", "installation", "concepts", "derivatives", "batched", "sparse", "sparsity_detection",
+    "memory", "conventions", "errors", "rules", "coverage", "cli", "performance", "reference",
 ]  # fmt: skip
 
 

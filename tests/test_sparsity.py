@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 import dualdiff as dd
 from dualdiff import Dual
-from dualdiff.dispatch import FUNCTION_EXAMPLES
+from dualdiff.dispatch import FUNCTION_EXAMPLES, RULES
+from dualdiff.rules import NOT_DIFFERENTIABLE
 from dualdiff.sparse import detect, pattern
 from dualdiff.sparse.pattern import SELECTIONS
 from dualdiff.testing import SparsityMismatchError, check_sparsity
@@ -436,3 +437,113 @@ def test_registered_functions_never_miss_a_nonzero(func, f, x, dense):
     assert not (dense & ~detected).any(), np.argwhere(dense & ~detected)[:5]
     if func in SELECTIONS and not found.fallbacks:
         np.testing.assert_array_equal(detected, dense)
+
+
+# --- every row of the ufunc table: elementwise patterns, first and second order -----------------
+
+
+def _ufunc_cases():
+    for ufunc, rule in sorted(RULES.items(), key=lambda item: item[0].__name__):
+        if ufunc.nin not in (1, 2) or not rule.domain:
+            continue
+        try:
+            points = np.array([p if ufunc.nin == 2 else (p,) for p in rule.domain], dtype=float)
+        except ValueError:
+            continue  # a domain of mixed arguments (integer orders of scipy.special)
+        if points.ndim != 2 or points.shape[1] != ufunc.nin:
+            continue
+        # generic points near the domain's: no accidental zero of a first or second partial
+        rng = np.random.default_rng(len(ufunc.__name__))
+        points = points * (1 + 1e-3 * rng.random(points.shape)) + 1e-3 * rng.random(points.shape)
+        yield pytest.param(ufunc, rule, points.T.ravel(), id=ufunc.__name__)
+
+
+def _split(ufunc, x):
+    return np.split(x, ufunc.nin) if ufunc.nin == 2 else (x,)
+
+
+@pytest.mark.parametrize(("ufunc", "rule", "x"), list(_ufunc_cases()))
+def test_every_ufunc_row_gives_its_elementwise_pattern(ufunc, rule, x):
+    f = lambda x: ufunc(*_split(ufunc, x))  # noqa: E731
+    weights = np.arange(1.0, x.size // ufunc.nin + 1)
+    g = lambda x: np.sum(ufunc(*_split(ufunc, x)) * weights)  # noqa: E731
+    if NOT_DIFFERENTIABLE in rule.partials:  # the same refusal as dualdiff's derivatives
+        with pytest.raises(TypeError, match="not differentiable"):
+            dd.jacobian(f, x)
+        with pytest.raises(TypeError, match="not differentiable"):
+            dd.jacobian_sparsity(f, x)
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        dense = _dense_pattern(f, x)
+        detected = dd.jacobian_sparsity(f, x).toarray()
+        hessian = np.asarray(dd.hessian(g, x)) != 0
+        pairs = dd.hessian_sparsity(g, x).toarray()
+    np.testing.assert_array_equal(detected, dense)
+    np.testing.assert_array_equal(pairs, hessian)
+
+
+def test_ufunc_where_and_out_keep_the_other_elements():
+    def f(x):
+        y = x * 1.0
+        np.sin(x[::-1], out=y, where=np.array([True, False, True]))
+        return y
+    x = RNG.standard_normal(3)
+    assert_exact(f, x)
+    y = RNG.standard_normal(3)
+    np.testing.assert_array_equal(detect(f, y).value, f(y))
+
+
+STEPS = {
+    "transpose": lambda a: a.T,
+    "roll": lambda a: np.roll(a, 1, axis=0),
+    "flip": lambda a: np.flip(a, axis=-1),
+    "strided": lambda a: a[::2] if a.shape[0] > 1 else a,
+    "pad": lambda a: np.pad(a, ((1, 0), (0, 2)), mode="wrap"),
+    "repeat": lambda a: np.repeat(a, 2, axis=1),
+    "fancy": lambda a: a[[0, -1, 0]],
+    "square": lambda a: a * a[..., ::-1],
+    "reduce": lambda a: np.sum(a, axis=1, keepdims=True) * a,
+    "cumsum": lambda a: np.cumsum(a, axis=0),
+}
+
+
+def _write_through_view(a):
+    b = a * 1.0
+    view = b.T
+    view[0] = np.sin(view[-1])
+    b[-1, ::2] *= a[0, ::2]
+    return b
+
+
+STEPS["write-view"] = _write_through_view
+
+
+@given(st.lists(st.sampled_from(sorted(STEPS)), min_size=1, max_size=4),
+       st.integers(0, 2**16))
+def test_random_chains_of_selections_and_writes(steps, seed):
+    def f(x):
+        a = x.reshape(3, 4)
+        for step in steps:
+            a = STEPS[step](a)
+        return a.ravel()
+
+    assert_exact(f, np.random.default_rng(seed).standard_normal(12))
+
+
+@given(st.integers(2, 8), st.integers(0, 2**16))
+def test_random_hessian_patterns_of_products_and_nonlinear_terms(n, seed):
+    rng = np.random.default_rng(seed)
+    pairs = rng.integers(0, n, size=(rng.integers(1, 6), 2))
+    curved = rng.integers(0, n, size=rng.integers(0, 3))
+    weights = rng.standard_normal(len(pairs)) + 2.0
+    a = np.where(rng.random((n, n)) < 0.3, rng.standard_normal((n, n)), 0.0)
+
+    def f(x):
+        y = a @ x  # linear: no pairs of its own
+        return (np.sum(weights * x[pairs[:, 0]] * y[pairs[:, 1]]) + np.sum(np.exp(x[curved]))
+                + np.sum(y))
+
+    x = rng.standard_normal(n)
+    dense = np.asarray(dd.hessian(f, x)) != 0
+    np.testing.assert_array_equal(dd.hessian_sparsity(f, x).toarray(), dense)

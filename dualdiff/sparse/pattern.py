@@ -286,7 +286,10 @@ class SparsityTracer(np.lib.mixins.NDArrayOperatorsMixin):
         assign(self, _plain_index(index), item)
 
     def __float__(self) -> float:
-        raise TypeError("float() of a sparsity tracer would lose its pattern; use .value")
+        raise TypeError(
+            "float() of a sparsity tracer would lose its pattern (also math.* functions, and "
+            "writing a traced value into an element of a plain array: allocate that array with "
+            "np.zeros_like(x)); use NumPy functions, or .value on purpose")
 
     def __complex__(self) -> complex:
         raise TypeError("complex() of a sparsity tracer would lose its pattern; use .value")
@@ -334,6 +337,8 @@ class SparsityTracer(np.lib.mixins.NDArrayOperatorsMixin):
             self.value, np.ndarray) else np.asarray(self.value).astype(dtype)[()]
         if np.result_type(value).kind not in "fc":
             return value
+        if value is self.value:  # copy=False of the same dtype: the array itself
+            return self
         return _new(value, self.pattern, self.run)
 
     def __getattr__(self, name: str) -> Any:
@@ -567,6 +572,10 @@ def call_ufunc(ufunc: np.ufunc, method: str, inputs: tuple[Any, ...], kwargs: di
     if isinstance(out, tuple) and len(out) == 1:
         out = out[0]
     run = _run_of(inputs, out)
+    if method == "__call__" and kwargs.get("where", True) is not True:
+        return _call_where(ufunc, inputs, kwargs, out)
+    if method == "__call__" and _accumulates(ufunc, inputs, out, kwargs, run):
+        return _accumulate_into(ufunc, inputs, out, run)
     if method == "__call__":
         if ufunc is np.matmul:
             result = matmul(*inputs, **kwargs)
@@ -591,12 +600,58 @@ def call_ufunc(ufunc: np.ufunc, method: str, inputs: tuple[Any, ...], kwargs: di
     return result if out is None else _store_outs(out, result)
 
 
+def _call_where(ufunc: np.ufunc, inputs: tuple[Any, ...], kwargs: dict, out: Any) -> Any:
+    """``ufunc(..., out=out, where=mask)``: the result where ``mask`` holds, ``out`` elsewhere."""
+    where = value_of(kwargs.pop("where"))
+    result = call_ufunc(ufunc, "__call__", inputs, kwargs)
+    if out is None:  # NumPy leaves the other elements uninitialised: any pattern will do
+        return result
+    if isinstance(out, tuple):
+        return _store_outs(out, tuple(np.where(where, r, o) for r, o in zip(
+            result, out, strict=True)))
+    return store_out(out, np.where(where, result, out))
+
+
 def _store_outs(out: Any, result: Any) -> Any:
     if isinstance(out, tuple):
         for target, item in zip(out, result, strict=True):
             store_out(target, item)
         return out
     return store_out(out, result)
+
+
+def _accumulates(ufunc: np.ufunc, inputs: tuple[Any, ...], out: Any, kwargs: dict,
+                 run: Run) -> bool:
+    """Whether this is ``x op= y`` (``np.add(x, y, out=x)``) with a constant slope in ``x``.
+
+    Then the new rows of ``x`` are its old rows and ``y``'s: a union into the
+    store, without gathering ``x``'s rows out and back (``y[:, 1:] += u``).
+    """
+    if kwargs or not _is_live(out, run) or not isinstance(out._rows, np.ndarray):
+        return False
+    rule = dispatch.RULES.get(ufunc)
+    if rule is None or ufunc.nin != 2 or inputs[0] is not out:
+        return False
+    partial = rule.partials[0]
+    return type(partial) is float and partial != 0.0 and ufunc not in SELECTING and (
+        run.second is False or all(type(p) is float for p in rule.partials))
+
+
+def _accumulate_into(ufunc: np.ufunc, inputs: tuple[Any, ...], out: SparsityTracer,
+                     run: Run) -> SparsityTracer:
+    other = inputs[1]
+    ufunc(out.value, value_of(other), out=out.value)
+    partial = _rule(ufunc).partials[1]
+    if not _is_live(other, run) or (type(partial) is float and partial == 0.0):
+        return out
+    if partial is NOT_DIFFERENTIABLE:
+        raise dispatch._not_differentiable(_rule(ufunc), 1)
+    rows = aligned(other, out.shape)  # one row per element of out
+    store = out._store
+    inverse = np.full(store.pattern.shape[0], -1, dtype=np.int64)
+    inverse[out._rows] = np.arange(out.size)
+    store.pattern = csr.union(store.pattern, csr.gather(rows, inverse))
+    return out
 
 
 def _rule(ufunc: np.ufunc) -> Any:
@@ -623,7 +678,7 @@ def _elementwise(ufunc: np.ufunc, inputs: tuple[Any, ...], kwargs: dict, run: Ru
         if type(partial) is float and partial == 0.0:
             continue
         mask = None
-        if ufunc in SELECTING:
+        if ufunc in SELECTING and callable(partial):
             mask = np.asarray(partial(*values, ans)) != 0
         elif ufunc is np.multiply:  # the partial is the other factor: zero where it is a 0
             mask = _not_constant_zero(inputs[1 - i], values[1 - i], shape, run)
@@ -1183,6 +1238,52 @@ def _trace(func: Any, args: tuple[Any, ...], kwargs: dict) -> Any:
     return np.sum(diagonal, axis=-1)
 
 
+def elementwise_in(name: str, position: int) -> Callable[..., Any]:
+    """The rule of a function elementwise in one argument (``np.sinc``, ``np.interp``'s ``x``).
+
+    Each output element depends on the corresponding element of that argument
+    (with broadcasting); a traced value in another argument falls back.
+    """
+
+    def rule(func: Any, args: tuple[Any, ...], kwargs: dict) -> Any:
+        bound = _bind(func, args, kwargs)
+        x = bound.get(name, args[position] if position < len(args) else None)
+        run = _run_of(args, kwargs)
+        others = _tracers_in([v for k, v in bound.items() if k != name], run)
+        if not _is_live(x, run) or others or "out" in kwargs:
+            return fallback(func, args, kwargs)
+        ans = func(*value_of(args), **value_of(kwargs))
+        if not _is_float(ans):
+            return ans
+        run.interact(x.pattern)
+        return _new(ans, aligned(x, np.shape(ans)), run)
+
+    return rule
+
+
+def _part(func: Any, args: tuple[Any, ...], kwargs: dict) -> Any:
+    """``np.real``/``np.imag``: each part of a complex element depends on that element.
+
+    Of a real array, ``real`` is the array (a selection) and ``imag`` a constant 0.
+    """
+    (x,) = args
+    run = _run_of(args, kwargs)
+    if not _is_live(x, run) or np.iscomplexobj(x.value):
+        return elementwise_in("val", 0)(func, args, kwargs)
+    if func is np.real:
+        return selection()(func, args, kwargs)
+    return _constant_result(func, args, kwargs)
+
+
+def _constant_result(func: Any, args: tuple[Any, ...], kwargs: dict) -> Any:
+    """A function flat in its arguments (``np.round``): an empty pattern."""
+    run = _run_of(args, kwargs)
+    if "out" in kwargs:
+        return fallback(func, args, kwargs)
+    ans = func(*value_of(args), **value_of(kwargs))
+    return _result(ans, csr.empty(int(np.size(ans)), run.n), run)
+
+
 # --- the conservative fallback -----------------------------------------------------------------
 
 
@@ -1248,7 +1349,7 @@ SELECTIONS: dict[Any, tuple[tuple[str, int], ...]] = {
     np.block: (), np.append: (), np.split: (), np.array_split: (), np.hsplit: (),
     np.vsplit: (), np.dsplit: (), np.roll: (), np.flip: (), np.fliplr: (), np.flipud: (),
     np.rot90: (), np.tile: (), np.diag: (), np.diagonal: (), np.diagflat: (), np.tril: (),
-    np.triu: (), np.copy: (), np.real: (), np.imag: (), np.zeros_like: (), np.ones_like: (),
+    np.triu: (), np.copy: (), np.zeros_like: (), np.ones_like: (),
     np.full_like: (), np.resize: (), np.matrix_transpose: (), np.linalg.diagonal: (),
     np.linalg.matrix_transpose: (), np.fft.fftshift: (), np.fft.ifftshift: (),
     np.where: (("condition", 0),), np.take: (("indices", 1),),
@@ -1295,4 +1396,9 @@ PATTERN_FUNCTIONS.update({
     np.empty_like: _empty_like, np.sort: _sort, np.pad: _pad, np.clip: _clip, np.diff: _diff,
     np.ediff1d: _ediff1d, np.trace: _trace, np.dot: _dot, np.vdot: _vdot, np.inner: _inner,
     np.outer: _outer, np.linalg.matmul: lambda func, args, kwargs: matmul(*args, **kwargs),
+    np.sinc: elementwise_in("x", 0), np.i0: elementwise_in("x", 0),
+    np.angle: elementwise_in("z", 0), np.interp: elementwise_in("x", 0),
+    np.polyval: elementwise_in("x", 1), np.nan_to_num: selection(),
+    np.real: _part, np.imag: _part,
+    np.round: _constant_result, np.around: _constant_result, np.fix: _constant_result,
 })  # fmt: skip
