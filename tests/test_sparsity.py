@@ -137,6 +137,14 @@ def written_through_view(x):
     return y
 
 
+def overlapping_updates(x):
+    y = x * 1.0
+    y[1:] += y[:-1]  # NumPy buffers the overlap: y[i] += old y[i - 1]
+    z = x.reshape(3, 4) * 1.0
+    z[:, 1:] += z[:, :-1]  # a strided view
+    return np.concatenate([y, z.ravel()])
+
+
 def stacked(x):
     m = x.reshape(3, 4)
     return np.stack([m[:, 0] * m[:, 1], m[:, 2]], axis=1).T.ravel() ** 2
@@ -162,6 +170,9 @@ CASES = {
     "scatter-add": (scatter_add, 12),
     "written-through-a-view": (written_through_view, 12),
     "stack-transpose": (stacked, 12),
+    "overlapping-in-place": (overlapping_updates, 12),
+    "max-min-reductions": (lambda x: np.concatenate([np.max(x.reshape(3, 4), axis=1) * x[:3],
+                                                    np.min(x.reshape(3, 4), axis=0)]), 12),
 }
 
 

@@ -166,7 +166,8 @@ def union(a: Any, b: Any) -> Any:
     if b.nnz == 0 or a is b:
         return a
     both = a + b  # SciPy's linear merge: canonical rows in, canonical rows out
-    return pattern(both.indices, both.indptr, both.shape)
+    both.has_sorted_indices = True
+    return both
 
 
 def canonical(p: Any) -> Any:

@@ -12,7 +12,8 @@ have near ``x`` is in the pattern (operations without a rule fall back to
 "depends on everything involved").  No false positives for elementwise
 ufuncs, indexing and slicing, ``concatenate``/``stack``/``roll``/``pad``/
 ``reshape``/``transpose``, ``where``/``maximum``/``clip``, reductions (a full
-row), cumulative sums (triangular), ``np.add.at`` and products with a
+row; ``max``/``min`` the attained element), cumulative sums (triangular),
+``np.add.at`` and products with a
 constant matrix (dense or ``scipy.sparse``: its own nonzeros).  An entry
 whose derivative vanishes by accident of the values (``sin`` at ``pi/2``,
 ``x * y`` at ``y == 0``) is still in the pattern: the pattern is structural.

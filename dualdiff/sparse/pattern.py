@@ -54,9 +54,10 @@ rules:
   does not shift when the ids do is a constant (a fill value).  A view of
   the value (basic indexing, ``reshape``) is a view of the pattern too, so
   writes through it (``y[1:] += ...``, ``out=``) reach the array it views;
-* **reductions** (``sum``, ``mean``, ``max``, ``std``, norms, ...) give each
-  output the union of the rows along the reduced axes; **cumulative** ones
-  (``cumsum``, ``cumprod``) the triangular unions;
+* **reductions** (``sum``, ``mean``, ``std``, norms, ...) give each output the
+  union of the rows along the reduced axes (``max`` and ``min``: of the
+  elements where the extreme is attained, the branch taken); **cumulative**
+  ones (``cumsum``, ``cumprod``) the triangular unions;
 * **products** (``matmul``, ``dot``, ``@``) with a constant factor give that
   factor's nonzero pattern (``A @ x`` with a constant dense or
   ``scipy.sparse`` ``A`` is ``A``'s pattern, not a dense block);
@@ -1140,10 +1141,25 @@ def reduction(*, nonlinear: bool, default_axis: Any = None) -> Callable[..., Any
         axis = bound.get("axis", default_axis)
         if func in _MATRIX_AXES and axis is None and x.ndim == 2:
             axis = (0, 1)
-        return reduced(x, _axes(axis, x.ndim), ans, nonlinear=nonlinear,
+        axes = _axes(axis, x.ndim)
+        if func in _EXTREMES and _is_float(ans) and x.ndim:
+            x = _attained(x, axes, ans)
+        return reduced(x, axes, ans, nonlinear=nonlinear,
                        keepdims=bool(bound.get("keepdims", False)))
 
     return rule
+
+
+def _attained(x: SparsityTracer, axes: tuple[int, ...], ans: Any) -> SparsityTracer:
+    """``x`` keeping only the elements where its maximum (minimum) is attained.
+
+    The branch taken at ``x``: near it the extreme stays where it is (every
+    tied element is kept); a line whose extreme is NaN keeps all of its elements.
+    """
+    extreme = np.expand_dims(np.asarray(ans), tuple(a for a in axes if np.ndim(ans) < x.ndim))
+    with np.errstate(invalid="ignore"):
+        keep = (x.value == extreme) | np.isnan(extreme)
+    return _new(x.value, aligned(x, x.shape, keep), x.run)
 
 
 def cumulative(*, nonlinear: bool) -> Callable[..., Any]:
@@ -1337,6 +1353,7 @@ def fallback(func: Any, args: tuple[Any, ...], kwargs: dict) -> Any:
 # --- the registry ------------------------------------------------------------------------------
 
 _MATRIX_AXES = {np.linalg.matrix_norm, np.linalg.norm}
+_EXTREMES = {np.max, np.min, np.amax, np.amin, np.nanmax, np.nanmin}
 
 PATTERN_FUNCTIONS: dict[Any, Callable[..., Any]] = {}
 """NumPy function -> its pattern rule ``rule(func, args, kwargs)``; others fall back."""
