@@ -539,6 +539,27 @@ def profile_scalar(calls: int = 20_000, top: int = 15) -> str:
     return stream.getvalue()
 
 
+def bench_sparse(report: Report, quick: bool) -> None:
+    """The sparse Jacobian and Hessian benchmarks of ``sparse.py`` (beside this file)."""
+    import sparse  # noqa: PLC0415 - benchmarks/sparse.py, first on sys.path
+
+    def add(
+        benchmark: str,
+        case: str,
+        method: str,
+        median: float,
+        ratio: float,
+        unit: str,
+        target: float | None,
+    ) -> None:
+        row = Row(benchmark, case, method, median, ratio, unit=unit)
+        report.add(row)
+        if target is not None:
+            row.target, row.ok = target, ratio <= target
+
+    report.skipped += sparse.run(add, quick, peak_bytes)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a fast smoke run")
@@ -556,6 +577,7 @@ def main(argv: list[str] | None = None) -> int:
     bench_memory(report, peers)
     bench_jacobian(report, peers, settings)
     bench_sparsity(report, settings)
+    bench_sparse(report, args.quick)
 
     print(format_table(report))
     print()

@@ -298,12 +298,17 @@ def _stack(out: Any) -> Any:
     return np.stack(items)
 
 
-def jacobian(f: Function, x: Any, *, chunk_size: int | None = None) -> Any:
+def jacobian(
+    f: Function, x: Any, *, chunk_size: int | None = None, sparsity: Any = None
+) -> Any:
     """Return the Jacobian of ``f`` at ``x``, of shape ``f(x).shape + x.shape``.
 
     ``f`` returns an array, a number, or a (nested) list or tuple of numbers,
     same-shape arrays and dual numbers, stacked as ``np.array`` would stack it
-    (see :func:`value_and_jacobian`).
+    (see :func:`value_and_jacobian`).  With ``sparsity="auto"`` or a pattern,
+    the Jacobian is a ``scipy.sparse.csr_array`` of shape ``(f(x).size, x.size)``
+    computed by colouring and compression (:func:`dualdiff.sparse_jacobian`), and
+    ``chunk_size`` counts colours per forward pass.
 
     Examples
     --------
@@ -312,6 +317,10 @@ def jacobian(f: Function, x: Any, *, chunk_size: int | None = None) -> Any:
     array([[3., 2.],
            [1., 1.]])
     """
+    if sparsity is not None:
+        from dualdiff.sparse.jacobian import sparse_jacobian  # noqa: PLC0415 - needs scipy
+
+        return sparse_jacobian(f, x, sparsity=sparsity, chunk_size=chunk_size)(x)
     return value_and_jacobian(f, x, chunk_size=chunk_size)[1]
 
 
@@ -371,8 +380,11 @@ def value_and_hessian(f: Function, x: Any) -> tuple[Any, Any]:
     return _plain_scalar(value.value if type(value) is Dual else value), hess
 
 
-def hessian(f: Function, x: Any) -> Any:
+def hessian(f: Function, x: Any, *, sparsity: Any = None) -> Any:
     """Return the Hessian of a scalar-valued ``f`` at ``x``.
+
+    With ``sparsity="auto"`` or a pattern, the Hessian is a ``scipy.sparse.csr_array``
+    computed by colouring and compression (:func:`dualdiff.sparse_hessian`).
 
     Examples
     --------
@@ -381,6 +393,10 @@ def hessian(f: Function, x: Any) -> Any:
     array([[ 6.,  0.],
            [ 0., 12.]])
     """
+    if sparsity is not None:
+        from dualdiff.sparse.hessian import sparse_hessian  # noqa: PLC0415 - needs scipy
+
+        return sparse_hessian(f, x, sparsity=sparsity)(x)
     return value_and_hessian(f, x)[1]
 
 
