@@ -15,7 +15,7 @@ import numpy as np
 from dualdiff.columns import jacobian_columns
 from dualdiff.dispatch import batch_shape, make, zero_tangent
 from dualdiff.dual import Dual, as_value
-from dualdiff.memory import tags_in
+from dualdiff.memory import lazy_guard, tags_in
 from dualdiff.tags import is_running, new_tag, running
 
 Function = Callable[..., Any]
@@ -144,7 +144,7 @@ def jvp(f: Function, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[A
     batches = {batch_shape(d) for d in seeded}
     if len(batches) > 1:
         raise ValueError(f"all tangents must carry the same batch of directions, got {batches}")
-    with running(tag, *tags_in(primals)):
+    with running(tag, *tags_in(primals)), lazy_guard():
         out = f(*seeded)
     return extract(out, tag, batches.pop() if batches else ())
 

@@ -104,7 +104,7 @@ def column_block(
     if tag is None:
         tag = new_tag()
     seeds, batch = _seeds(x, np.shape(plain), np.result_type(plain), start, stop, single=single)
-    with running(tag, *memory.tags_in(x)):
+    with running(tag, *memory.tags_in(x)), memory.lazy_guard():
         out = f(memory.make(memory.owned(x), seeds, tag))  # a fresh copy of the point
     if isinstance(out, tuple | list):
         raise TypeError(
