@@ -36,8 +36,7 @@ True
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -86,9 +85,12 @@ def _refuse(dsk: Any, keys: Any, **kwargs: Any) -> Any:
                                          "that Dask runs eagerly"))
 
 
-@contextlib.contextmanager
-def refusing_computes() -> Iterator[None]:
+class refusing_computes:  # noqa: N801 - used as a statement, like a function
     """While active, any compute of a Dask collection raises ``TypeError`` (the scheduler refuses).
+
+    The scheduler is swapped in Dask's configuration directly (a dictionary
+    write, not ``dask.config.set``, which costs ~20 µs per derivative call),
+    and put back on exit.
 
     Examples
     --------
@@ -99,8 +101,22 @@ def refusing_computes() -> Iterator[None]:
     ...
     TypeError: dualdiff: f asked Dask to compute an array while being differentiated ...
     """
-    with dask.config.set(scheduler=_refuse):
-        yield
+
+    __slots__ = ("previous",)
+
+    def __enter__(self) -> refusing_computes:
+        self.previous = dask.config.config.get("scheduler", _UNSET)
+        dask.config.config["scheduler"] = _refuse
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.previous is _UNSET:
+            dask.config.config.pop("scheduler", None)
+        else:
+            dask.config.config["scheduler"] = self.previous
+
+
+_UNSET = object()
 
 
 # --- indexing and the functions Dask needs told differently ------------------------------------

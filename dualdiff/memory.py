@@ -110,8 +110,11 @@ def _lazy() -> Any:
 def lazy_guard() -> Any:
     """While ``f`` runs: refuse Dask computes if Dask is loaded (:mod:`dualdiff.dask_arrays`)."""
     if "dask.array" not in sys.modules:
-        return contextlib.nullcontext()
-    return _lazy().refusing_computes()
+        return _NO_GUARD
+    return (sys.modules.get("dualdiff.dask_arrays") or _lazy()).refusing_computes()
+
+
+_NO_GUARD = contextlib.nullcontext()
 
 
 def holds_lazy(x: Any) -> bool:

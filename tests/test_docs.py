@@ -26,7 +26,7 @@ DOCS = ROOT / "docs"
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 PAGES = [
     "index", "installation", "concepts", "derivatives", "batched", "memory", "conventions",
-    "errors", "rules", "coverage", "cli", "performance", "reference",
+    "errors", "rules", "coverage", "cli", "performance", "scaling", "reference",
 ]  # fmt: skip
 
 
