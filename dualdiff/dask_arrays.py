@@ -36,6 +36,7 @@ True
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -89,8 +90,9 @@ class refusing_computes:  # noqa: N801 - used as a statement, like a function
     """While active, any compute of a Dask collection raises ``TypeError`` (the scheduler refuses).
 
     The scheduler is swapped in Dask's configuration directly (a dictionary
-    write, not ``dask.config.set``, which costs ~20 µs per derivative call),
-    and put back on exit.
+    write; ``dask.config.set`` costs ~20 µs per derivative call) when the first
+    of possibly nested or concurrent (threads) derivative calls starts, and put
+    back when the last one ends.
 
     Examples
     --------
@@ -102,21 +104,31 @@ class refusing_computes:  # noqa: N801 - used as a statement, like a function
     TypeError: dualdiff: f asked Dask to compute an array while being differentiated ...
     """
 
-    __slots__ = ("previous",)
+    __slots__ = ()
 
     def __enter__(self) -> refusing_computes:
-        self.previous = dask.config.config.get("scheduler", _UNSET)
-        dask.config.config["scheduler"] = _refuse
+        with _LOCK:
+            if not _STATE["depth"]:
+                _STATE["previous"] = dask.config.config.get("scheduler", _UNSET)
+                dask.config.config["scheduler"] = _refuse
+            _STATE["depth"] += 1
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.previous is _UNSET:
-            dask.config.config.pop("scheduler", None)
-        else:
-            dask.config.config["scheduler"] = self.previous
+        with _LOCK:
+            _STATE["depth"] -= 1
+            if not _STATE["depth"]:
+                previous = _STATE.pop("previous")
+                if previous is _UNSET:
+                    dask.config.config.pop("scheduler", None)
+                else:
+                    dask.config.config["scheduler"] = previous
 
 
 _UNSET = object()
+_LOCK = threading.Lock()
+_STATE: dict[str, Any] = {"depth": 0}
+"""How many derivative calls are running with computes refused, and the scheduler to restore."""
 
 
 # --- indexing and the functions Dask needs told differently ------------------------------------

@@ -1,5 +1,7 @@
 """Duals over Dask arrays (dualdiff.dask_arrays): lazy, and the NumPy JVP's numbers."""
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pytest
 
@@ -154,3 +156,15 @@ def test_zeros_keep_the_value_chunks():
         assert computes.count == 0
     assert out.chunks == slope.chunks == value.chunks
     assert np.array_equal(slope.compute(), np.full((6, 4), 2.0))
+
+
+def test_blocks_on_threads_put_the_scheduler_back():
+    data = da.linspace(0.0, 1.0, 1000, chunks=100)
+    loss = lambda p: np.sum(np.sin(p[0] * data) * p[1:, None] ** 2)  # noqa: E731
+    p = np.array([1.0, 2.0, 3.0, 4.0])
+    before = dask.config.get("scheduler", None)
+    with ThreadPoolExecutor(2) as pool:
+        grad = dd.gradient(loss, p, chunk_size=1, executor=pool)
+    assert dask.config.get("scheduler", None) is before
+    serial = dd.gradient(loss, p, chunk_size=1)
+    np.testing.assert_allclose(grad.compute(), serial.compute(), rtol=1e-14)
