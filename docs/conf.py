@@ -258,8 +258,9 @@ def scaling_figures(data: dict[str, Any]) -> str:
         if row["benchmark"] == "dask":
             rss = ", ".join(f"{peak - base:.0f}" for peak, base in
                             zip(row["peak_rss_mib"], row["baseline_rss_mib"], strict=True))
-            lines.append(f"- {row['method']}: peak resident memory per worker above its start, "
-                         f"{rss} MiB (chunks of {row['chunk_mib']:.1f} MiB).")
+            lines.append(f"- {row['method']}: peak resident memory of each worker above its "
+                         "value after a warm-up sum of the persisted inputs, "
+                         f"{rss} MiB (one chunk is {row['chunk_mib']:.1f} MiB).")
     lines.append(
         f"- Measured {env['date']} by `benchmarks/parallel.py"
         f"{' --quick' if env['quick'] else ''}` on {env['platform']}, {env['cpus']} CPUs, "
