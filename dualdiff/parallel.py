@@ -139,16 +139,19 @@ class _Failure:
     traceback: str
     exception: bytes | None
     worker: str
+    local: BaseException | None = None  # the exception itself, when raised in the caller's process
 
     @classmethod
-    def of(cls, error: BaseException) -> _Failure:
+    def of(cls, error: BaseException, *, local: bool = False) -> _Failure:
+        text, worker = traceback.format_exc(), f"pid {os.getpid()} on {socket.gethostname()}"
+        if local:
+            return cls(type(error).__qualname__, str(error), text, None, worker, error)
         try:
             pickled = _cloudpickle().dumps(error)
             pickle.loads(pickled)
         except Exception:
             pickled = None
-        return cls(type(error).__qualname__, str(error), traceback.format_exc(), pickled,
-                   f"pid {os.getpid()} on {socket.gethostname()}")
+        return cls(type(error).__qualname__, str(error), text, pickled, worker)
 
 
 @dataclass(frozen=True)
@@ -218,7 +221,7 @@ def run_task(args: tuple[_Task, Any, Any]) -> _Done | _Failure:
             value, tangent = columns.column_block(
                 f, x, task.start, task.stop, single=task.single, extract=extract, tag=task.tag)
     except Exception as error:
-        return _Failure.of(error)
+        return _Failure.of(error, local=task.pid == os.getpid())
     return _Done(value if task.want_value else None, tangent, time.perf_counter() - started)
 
 
@@ -415,8 +418,8 @@ def _note(error: BaseException, text: str) -> None:
 def _raise(failure: _Failure, i: int, spans: Sequence[tuple[int, int]]) -> None:
     where = _where(i, spans, f"worker ({failure.worker})")
     cause = WorkerTraceback(failure.traceback)
-    error = None
-    if failure.exception is not None:
+    error = failure.local
+    if error is None and failure.exception is not None:
         try:
             error = pickle.loads(failure.exception)
         except Exception:

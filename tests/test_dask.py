@@ -1,5 +1,7 @@
 """Duals over Dask arrays (dualdiff.dask_arrays): lazy, and the NumPy JVP's numbers."""
 
+import importlib
+import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -168,3 +170,11 @@ def test_blocks_on_threads_put_the_scheduler_back():
     assert dask.config.get("scheduler", None) is before
     serial = dd.gradient(loss, p, chunk_size=1)
     np.testing.assert_allclose(grad.compute(), serial.compute(), rtol=1e-14)
+
+
+def test_without_dask_the_error_names_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "dask", None)
+    monkeypatch.setitem(sys.modules, "dask.array", None)
+    monkeypatch.delitem(sys.modules, "dualdiff.dask_arrays")
+    with pytest.raises(ImportError, match=r"pip install 'dualdiff\[dask\]'"):
+        importlib.import_module("dualdiff.dask_arrays")
