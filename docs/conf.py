@@ -241,9 +241,9 @@ def scaling_figures(data: dict[str, Any]) -> str:
     ]
     for row in data["rows"]:
         if "speedup" in row:
-            versus = f"{row['speedup']:.2f}x faster"
+            versus = f"speed-up {row['speedup']:.2f}x"
         elif "ratio" in row:
-            versus = f"{row['ratio']:.2f}x the time"
+            versus = f"{row['ratio']:.2f}x the primal's time"
         else:
             versus = f"(serial block {row['serial_block'] * 1e3:.2f} ms)"
         sign = "≥" if "speedup" in row else "≤"
