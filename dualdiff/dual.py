@@ -534,6 +534,10 @@ def as_value(value: Any) -> Any:
         if array.ndim == 0 and array.dtype in (np.float64, np.complex128):
             return array.item()
         return array[()] if array.ndim == 0 else array
+    if kind.__module__.startswith("dask."):  # a Dask array: lazy values (dualdiff.dask_arrays)
+        from dualdiff.dask_arrays import as_value as lazy_value  # noqa: PLC0415
+
+        return lazy_value(value)
     raise TypeError(f"a Dual's value must be a number or an array, not {kind.__name__}")
 
 
@@ -559,7 +563,8 @@ def _as_tangent(tangent: Any, value: Any) -> Any:
     if tangent_dtype.kind == "c" and dtype.kind != "c":
         raise TypeError("a real Dual cannot have a complex tangent; make the value complex")
     if tangent_dtype != dtype or type(value) in (float, complex):
-        tangent = np.asarray(tangent, dtype=dtype)
+        lazy = hasattr(tangent, "dask")  # a Dask array: cast lazily, never computed here
+        tangent = tangent.astype(dtype) if lazy else np.asarray(tangent, dtype=dtype)
         if tangent.ndim == 0:
             return tangent.item() if type(value) in (float, complex) else tangent[()]
     return tangent

@@ -27,7 +27,7 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 PAGES = [
     "index", "installation", "concepts", "derivatives", "batched", "scipy", "sparse",
     "sparsity_detection", "memory", "conventions", "errors", "trace", "rules", "coverage", "cli",
-    "performance", "reference", "learning_path", "glossary",
+    "performance", "scaling", "reference", "learning_path", "glossary",
 ]  # fmt: skip
 
 
