@@ -1,6 +1,7 @@
 """Compressed sparse Jacobians equal dense ones; the prepared object and its errors."""
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -219,3 +220,12 @@ def test_bad_input_is_named():
         dd.sparse_jacobian(np.sin, x, sparsity=np.eye(3), chunk_size=0)
     with pytest.raises(ValueError, match="drop it"):
         dd.sparse_jacobian(np.sin, x, sparsity=np.eye(3), points=[x])
+
+
+def test_sparsity_with_an_executor_is_refused_not_run_serially():
+    x = np.linspace(0.1, 1.0, 5)
+    with ThreadPoolExecutor(1) as pool:
+        with pytest.raises(TypeError, match="executor= is not supported with sparsity="):
+            dd.jacobian(np.sin, x, sparsity="auto", executor=pool)
+        with pytest.raises(TypeError, match="executor= is not supported with sparsity="):
+            dd.hessian(lambda z: np.sum(z**3), x, sparsity="auto", executor=pool)
