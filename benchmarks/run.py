@@ -7,7 +7,7 @@ Run it from the repository root::
     python benchmarks/run.py --json out.json # also write every measurement as JSON
     python benchmarks/run.py --profile       # also cProfile the scalar benchmark
 
-Three benchmarks, each timed against a plain (non-differentiated) baseline in the same
+Four benchmarks, each timed against a plain (non-differentiated) baseline in the same
 run:
 
 1. ``scalar``: ``value_and_derivative(f, 0.7)`` of a NumPy-written formula, against the
@@ -17,6 +17,8 @@ run:
    that of ``f(x)``, excluding the inputs.
 3. ``jacobian``: ``jacobian(F, x)`` of ``F(x) = tanh(A @ x) + x * sum(x**2)`` with the
    default chunking and with ``chunk_size=1``, against one evaluation of ``F`` with NumPy.
+4. ``sparsity detection``: ``jacobian_sparsity(F, x)`` at ``n = 10**5`` against one ``F(x)``
+   (``benchmarks/sparsity.py``, which also runs alone).
 
 Peers (``jax``, ``torch``, ``autograd``) are measured on the same problems when they can
 be imported, and skipped with one line otherwise; each peer's derivative is checked
@@ -59,6 +61,7 @@ import dualdiff
 
 sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
 import minimal_dual  # the benchmark's own floor reference, beside this file
+import sparsity  # sparsity detection rows (benchmarks/sparsity.py)
 
 SCALAR_POINT = 0.7
 ELEMENTWISE_SIZES = (10**3, 10**5, 10**6)
@@ -74,6 +77,8 @@ TARGETS = {
     ("jacobian", "n=100", "dualdiff jacobian"): 15.0,
     ("jacobian", "n=500", "dualdiff jacobian"): 170.0,
 }
+
+TARGETS.update(sparsity.TARGETS)
 
 
 @dataclass
@@ -456,6 +461,11 @@ def bench_jacobian(report: Report, peers: dict[str, Any], settings: Settings) ->
         record_times(report, "jacobian", f"n={n}", baseline, contenders, settings, repeats)
 
 
+def bench_sparsity(report: Report, settings: Settings) -> None:
+    for row in sparsity.bench(settings.big_repeats):  # its own timer: CPU time, round-robin
+        report.add(Row(*row))
+
+
 # --- output ------------------------------------------------------------------------------------
 
 
@@ -529,6 +539,27 @@ def profile_scalar(calls: int = 20_000, top: int = 15) -> str:
     return stream.getvalue()
 
 
+def bench_sparse(report: Report, quick: bool) -> None:
+    """The sparse Jacobian and Hessian benchmarks of ``sparse.py`` (beside this file)."""
+    import sparse  # noqa: PLC0415 - benchmarks/sparse.py, first on sys.path
+
+    def add(
+        benchmark: str,
+        case: str,
+        method: str,
+        median: float,
+        ratio: float,
+        unit: str,
+        target: float | None,
+    ) -> None:
+        row = Row(benchmark, case, method, median, ratio, unit=unit)
+        report.add(row)
+        if target is not None:
+            row.target, row.ok = target, ratio <= target
+
+    report.skipped += sparse.run(add, quick, peak_bytes)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a fast smoke run")
@@ -545,6 +576,8 @@ def main(argv: list[str] | None = None) -> int:
     bench_elementwise(report, peers, settings)
     bench_memory(report, peers)
     bench_jacobian(report, peers, settings)
+    bench_sparsity(report, settings)
+    bench_sparse(report, args.quick)
 
     print(format_table(report))
     print()

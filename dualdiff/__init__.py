@@ -25,21 +25,30 @@ from dualdiff.api import (
 )
 from dualdiff.dispatch import is_nan_safe, nan_safe, register_function, register_ufunc
 from dualdiff.dual import Dual
+from dualdiff.sparse import hessian_sparsity, jacobian_sparsity
+from dualdiff.sparse.hessian import SparseHessian, sparse_hessian
+from dualdiff.sparse.jacobian import SparseJacobian, sparse_jacobian
 from dualdiff.tracing import EvaluationTrace, trace
 
 __all__ = [
     "Dual",
     "EvaluationTrace",
+    "SparseHessian",
+    "SparseJacobian",
     "derivative",
     "gradient",
     "hessian",
+    "hessian_sparsity",
     "hvp",
     "is_nan_safe",
     "jacobian",
+    "jacobian_sparsity",
     "jvp",
     "nan_safe",
     "register_function",
     "register_ufunc",
+    "sparse_hessian",
+    "sparse_jacobian",
     "trace",
     "value_and_derivative",
     "value_and_gradient",

@@ -61,6 +61,9 @@ INTEGER_ARGUMENT_RULES: dict[np.ufunc, UfuncRule] = {}
 FUNCTIONS: dict[Callable[..., Any], Callable[..., Any]] = {}
 """NumPy function -> its dual implementation (``__array_function__``)."""
 
+LAZY_FUNCTIONS: dict[Callable[..., Any], Callable[..., Any]] = {}
+"""NumPy function -> its implementation for Duals of Dask arrays (:mod:`dualdiff.dask_arrays`)."""
+
 FUNCTION_EXAMPLES: dict[Callable[..., Any], tuple[Any, ...]] = {}
 """NumPy function -> test inputs (each a tuple of args, or ``(args, kwargs)``)."""
 
@@ -194,7 +197,7 @@ def is_operand(x: Any) -> bool:
         return True
     if isinstance(x, Dual | np.ndarray | np.generic):
         return x.dtype.kind in "biufc"
-    return isinstance(x, list | tuple)
+    return isinstance(x, list | tuple) or (memory.is_lazy(x) and x.dtype.kind in "biufc")
 
 
 def _constant(x: Any) -> Any:
@@ -808,6 +811,9 @@ for _rule in RULES.values():
 
 def call_function(func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict) -> Any:
     """Handle ``Dual.__array_function__``."""
+    lazy = LAZY_FUNCTIONS.get(func)
+    if lazy is not None and memory.holds_lazy(args):
+        return lazy(*args, **kwargs)
     implementation = FUNCTIONS.get(func)
     if implementation is None:
         module = getattr(func, "__module__", "numpy") or "numpy"
@@ -835,6 +841,8 @@ def getitem(x: Dual, index: Any) -> Dual:
     its tangent is never a view into ``x``'s.
     """
     index = memory.index_tuple(index)
+    if memory.is_lazy(strip(x.value)):
+        return memory.lazy_getitem(x, index)
     if type(strip(x.value)) is not np.ndarray:  # a scalar: x[()] and x[...] are itself
         if index in ((), (Ellipsis,)):
             return x

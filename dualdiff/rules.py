@@ -483,3 +483,23 @@ INTEGER_ONLY: tuple[np.ufunc, ...] = tuple(
     ) if ufunc is not None
 )  # fmt: skip
 """Ufuncs defined for integers only: a dual number holds floats, so they raise ``TypeError``."""
+
+# --- sparsity patterns (dualdiff.sparse): what a row says about structure -------------------
+
+SELECTING: frozenset[np.ufunc] = frozenset({
+    np.maximum, np.minimum, np.fmax, np.fmin, np.heaviside, np.remainder, np.fmod,
+})
+"""Ufuncs whose partials are piecewise constant and vanish on open sets (max/min select an
+argument, a tie gives 1/2 to both; remainder's quotient is 0 while |x| < |y|): a sparsity
+pattern keeps an argument where its partial at the point is nonzero, the branch taken there."""
+
+PIECEWISE_LINEAR: frozenset[np.ufunc] = SELECTING | {np.absolute, np.fabs, np.copysign}
+"""Ufuncs that are linear between kinks (their partials are piecewise constant): no
+second-order interaction in a Hessian pattern."""
+
+SECOND_ORDER: dict[np.ufunc, tuple[tuple[int, int], ...]] = {
+    np.multiply:    ((0, 1),),          # x * y: only the cross term
+    np.true_divide: ((0, 1), (1, 1)),   # x / y: linear in x
+    np.ldexp:       (),                 # x * 2**e: linear in x
+}  # fmt: skip
+"""The argument pairs with a nonzero second partial, where not all pairs are (Hessian patterns)."""

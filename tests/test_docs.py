@@ -25,9 +25,9 @@ ROOT = Path(__file__).parent.parent
 DOCS = ROOT / "docs"
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 PAGES = [
-    "index", "installation", "concepts", "derivatives", "batched", "memory", "conventions",
-    "errors", "rules", "coverage", "array_api", "cli", "performance", "reference",
-    "scipy", "trace", "learning_path", "glossary",
+    "index", "installation", "concepts", "derivatives", "batched", "scipy", "sparse",
+    "sparsity_detection", "memory", "conventions", "errors", "trace", "rules", "coverage",
+    "array_api", "cli", "performance", "scaling", "reference", "learning_path", "glossary",
 ]  # fmt: skip
 
 
