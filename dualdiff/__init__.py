@@ -25,21 +25,27 @@ from dualdiff.api import (
 )
 from dualdiff.dispatch import is_nan_safe, nan_safe, register_function, register_ufunc
 from dualdiff.dual import Dual
+from dualdiff.taylor import Jet, derivatives, laplacian, mixed_partial, taylor
 from dualdiff.tracing import EvaluationTrace, trace
 
 __all__ = [
     "Dual",
+    "Jet",
     "EvaluationTrace",
     "derivative",
+    "derivatives",
     "gradient",
     "hessian",
     "hvp",
     "is_nan_safe",
     "jacobian",
     "jvp",
+    "laplacian",
+    "mixed_partial",
     "nan_safe",
     "register_function",
     "register_ufunc",
+    "taylor",
     "trace",
     "value_and_derivative",
     "value_and_gradient",
