@@ -405,6 +405,26 @@ def _terms_of(g: Any, order: int) -> Terms:
     return [g] + [0.0] * order
 
 
+def _evaluate_partial(rule: UfuncRule, partial: Callable[..., Any], *args: Any) -> Any:
+    """The row's partial on Jets; one it cannot evaluate there has no Taylor rule."""
+    try:
+        return partial(*args)
+    except TypeError as error:
+        if "has no Taylor rule" in str(error):
+            raise TypeError(f"{_qualified(rule.ufunc)} has no Taylor rule, since {error}") \
+                from error
+        raise TypeError(
+            f"{_qualified(rule.ufunc)} has no Taylor rule: its first-order partial cannot be "
+            f"evaluated on Jets ({error})"
+        ) from error
+
+
+def _qualified(ufunc: np.ufunc) -> str:
+    module = "scipy.special" if type(ufunc) is np.ufunc and not hasattr(np, ufunc.__name__) \
+        else "numpy"
+    return f"{module}.{ufunc.__name__}"
+
+
 def generic_unary(rule: UfuncRule, x: Terms, y0: Any, tag: int, order: int) -> Terms:
     """``y`` with ``y' = f'(x) x'``, ``f'`` the row's partial evaluated on Jets."""
     partial = rule.partials[0]
@@ -413,12 +433,14 @@ def generic_unary(rule: UfuncRule, x: Terms, y0: Any, tag: int, order: int) -> T
     if order == 0:
         return [y0]
     if not _uses_ans(rule, 0):
-        g = _terms_of(partial(make_jet(x[:order], tag), make_jet((y0,), tag)), order - 1)
+        g = _terms_of(_evaluate_partial(rule, partial, make_jet(x[:order], tag),
+                                        make_jet((y0,), tag)), order - 1)
         return integrate_product(x, g, y0, order)
     y = [y0]
     jx = scaled_x(x, order)
     for k in range(1, order + 1):
-        g = _terms_of(partial(make_jet(x[:k], tag), make_jet(y[:k], tag)), k - 1)
+        g = _terms_of(_evaluate_partial(rule, partial, make_jet(x[:k], tag),
+                                        make_jet(y[:k], tag)), k - 1)
         y.append(sum_products(jx[1:k + 1], g[k - 1::-1]) / k)
     return y
 
@@ -426,7 +448,7 @@ def generic_unary(rule: UfuncRule, x: Terms, y0: Any, tag: int, order: int) -> T
 def generic_binary(rule: UfuncRule, args: list[Terms | None], values: list[Any], z0: Any,
                    tag: int, order: int) -> Terms:
     """``z`` with ``z' = f_x x' + f_y y'``, the partials evaluated on Jets."""
-    live = [i for i in range(2) if args[i] is not None]
+    live = [i for i in range(len(args)) if args[i] is not None]
     for i in live:
         if rule.partials[i] is NOT_DIFFERENTIABLE:
             raise TypeError(
@@ -445,13 +467,13 @@ def generic_binary(rule: UfuncRule, args: list[Terms | None], values: list[Any],
 
     def slopes(k: int, z: Terms) -> dict[int, Terms]:
         inputs = [make_jet(args[i][:k], tag) if args[i] is not None else values[i]
-                  for i in range(2)]
+                  for i in range(len(args))]
         ans = make_jet(z[:k], tag)
         out = {}
         for i in live:
             p = rule.partials[i]
-            out[i] = [p] + [0.0] * (k - 1) if type(p) is float else _terms_of(p(*inputs, ans),
-                                                                                 k - 1)
+            out[i] = [p] + [0.0] * (k - 1) if type(p) is float else _terms_of(
+                _evaluate_partial(rule, p, *inputs, ans), k - 1)
         return out
 
     z = [z0]
@@ -567,9 +589,9 @@ def _dedicated_or_generic(ufunc: np.ufunc, rule: UfuncRule, args: list[Terms | N
             return recurrence(args[0], z0, order)
         return generic_unary(rule, args[0], z0, tag, order)
     recurrence = BINARY.get(ufunc)
-    if recurrence is not None and dispatch.RULES.get(ufunc) is rule:
+    if recurrence is not None and dispatch.RULES.get(ufunc) is rule and len(args) == 2:
         return recurrence(args[0], args[1], values[0], values[1], z0, order)
-    if ufunc in (np.add, np.subtract):
+    if ufunc in (np.add, np.subtract) and len(args) == 2:
         sign = 1.0 if ufunc is np.add else -1.0
         x = args[0] or [values[0]] + [0.0] * order
         y = args[1] or [values[1]] + [0.0] * order
