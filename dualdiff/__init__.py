@@ -30,8 +30,8 @@ from dualdiff.tracing import EvaluationTrace, trace
 
 __all__ = [
     "Dual",
-    "Jet",
     "EvaluationTrace",
+    "Jet",
     "derivative",
     "derivatives",
     "gradient",

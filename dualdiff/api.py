@@ -224,7 +224,7 @@ def derivative(f: Function, x: Any, *, order: int = 1) -> Any:
     120.0
     """
     if order != 1:
-        from dualdiff.taylor.api import derivative_of_order
+        from dualdiff.taylor.api import derivative_of_order  # noqa: PLC0415 - it imports this module
 
         return derivative_of_order(f, x, order)
     return value_and_derivative(f, x)[1]

@@ -120,9 +120,8 @@ def _power_dx(x: Any, y: Any, ans: Any) -> Any:
         ratio = (plain_x != 0) & (plain_ans >= _NORMAL) & (plain_ans <= _HUGE)
         quotient = _where(abs(strip(y)) <= 1, (y * ans) / x, y * (ans / x))
         general = _where(ratio, quotient, y * power(x, y - 1))
-        if live_y:
-            return general
-        return _where(y == 0, 0.0, _where(y == 2, 2.0 * x, general))  # x**2 exact, as scalars
+        exact = general if live_y else _where(y == 2, 2.0 * x, general)  # x**2 exact, as scalars
+        return exact if live_y else _where(y == 0, 0.0, exact)
 
 
 _NORMAL = 2.2250738585072014e-308

@@ -86,9 +86,10 @@ def test_row_matches_its_sympy_twin_series_to_order_10(rule):
         speeds = [1 if i == live[0] else 0.5 if i in live else 0 for i in range(len(point))]
         with mpmath.workdps(50):
             start = [mpmath.mpf(p) for p in point]
-            series = mpmath.taylor(
-                lambda t, start=start, speeds=speeds: twin(*(p + v * t for p, v in
-                                                             zip(start, speeds))), 0, ORDER)
+            def moved(t, start=start, speeds=speeds):
+                return twin(*(p + v * t for p, v in zip(start, speeds, strict=True)))
+
+            series = mpmath.taylor(moved, 0, ORDER)
             expected = [float(mpmath.re(c)) for c in series]
         actual = dd.taylor(_curve(rule, point), 0.0, 1.0, order=ORDER)
         _close(actual, expected, 1e-8, f"numpy.{name(rule)} at {point}")

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 from numpy.lib.mixins import NDArrayOperatorsMixin
 
+from dualdiff import dispatch as _dispatch
 from dualdiff.dual import Dual
 from dualdiff.tags import USER_TAG
 
@@ -132,6 +133,16 @@ class Jet(NDArrayOperatorsMixin):
         """The transpose, as ``ndarray.T``."""
         return np.transpose(self)
 
+    @property
+    def real(self) -> Jet:
+        """The real part (``numpy.real``)."""
+        return np.real(self)
+
+    @property
+    def imag(self) -> Jet:
+        """The imaginary part (``numpy.imag``)."""
+        return np.imag(self)
+
     def __len__(self) -> int:
         if not self.shape:
             raise TypeError("len() of a scalar Jet")
@@ -141,9 +152,7 @@ class Jet(NDArrayOperatorsMixin):
         return (self[i] for i in range(len(self)))
 
     def __getitem__(self, index: Any) -> Jet:
-        from dualdiff.taylor.linear import through_duals
-
-        return through_duals(lambda x: x[index], (self,), {})
+        return _linear.through_duals(lambda x: x[index], (self,), {})
 
     def __setitem__(self, index: Any, item: Any) -> None:
         raise TypeError(
@@ -169,14 +178,10 @@ class Jet(NDArrayOperatorsMixin):
 
     # --- NumPy protocols ------------------------------------------------------------------------
     def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
-        from dualdiff.taylor.recurrences import call_ufunc
-
-        return call_ufunc(ufunc, method, inputs, kwargs)
+        return _recurrences.call_ufunc(ufunc, method, inputs, kwargs)
 
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
-        from dualdiff.taylor.linear import call_function
-
-        return call_function(func, args, kwargs)
+        return _linear.call_function(func, args, kwargs)
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         raise TypeError(_NOT_AN_ARRAY)
@@ -218,6 +223,8 @@ class Jet(NDArrayOperatorsMixin):
             out += sign + text.lstrip("-") + power
         return out
 
+
+_dispatch.OUTRANKING.add(Jet)  # a Dual meeting a Jet lets the Jet decide (tags: newer is live)
 
 _SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 
@@ -283,3 +290,7 @@ def stack_terms(terms: tuple[Any, ...]) -> Any:
     for k, a in enumerate(terms):
         out[k] = a
     return out
+
+
+from dualdiff.taylor import linear as _linear  # noqa: E402  (they build on Jet)
+from dualdiff.taylor import recurrences as _recurrences  # noqa: E402

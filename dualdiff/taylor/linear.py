@@ -97,7 +97,7 @@ def _walk(x: Any, visit: Callable[[Jet], Any]) -> Any:
 
 def _jets(x: Any) -> list[Jet]:
     found: list[Jet] = []
-    _walk(x, lambda j: found.append(j))
+    _walk(x, found.append)
     return found
 
 
@@ -172,6 +172,7 @@ def _walk_out(out: Any, tag: int) -> Any:
 
 
 def bilinear(func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict) -> Any:
+    """``func`` of Jets, bilinear: linear in one live operand, a Cauchy product of two."""
     live_tag, order, batch = _live_of(args, kwargs)
     flat = list(args[0]) if func is getattr(np.linalg, "multi_dot", None) else list(args)
     positions = [i for i, a in enumerate(flat) if type(a) is Jet and a.tag == live_tag]

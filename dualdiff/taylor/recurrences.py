@@ -30,6 +30,7 @@ an infinite partial.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -265,36 +266,33 @@ def _unary_recurrences() -> dict[np.ufunc, Callable[[Terms, Any, int], Terms]]:
         return [y0] + [scale * a for a in y[1:]]
 
     table: dict[np.ufunc, Callable[[Terms, Any, int], Terms]] = {
-        np.exp: lambda x, y0, K: exp_series(x, y0, K),
-        np.exp2: lambda x, y0, K: exp_series(x, y0, K, ln2),
-        np.expm1: lambda x, y0, K: _expm1(x, y0, K),
+        np.exp: exp_series,
+        np.exp2: lambda x, y0, order: exp_series(x, y0, order, ln2),
+        np.expm1: _expm1,
         np.log: log_series,
-        np.log2: lambda x, y0, K: log_series(x, y0, K, 1 / ln2),
-        np.log10: lambda x, y0, K: log_series(x, y0, K, 1 / ln10),
-        np.log1p: lambda x, y0, K: integrate_ratio(x, _plus(x, 1.0), y0, K),
-        np.sqrt: lambda x, y0, K: sqrt_series(x, y0, K),
-        np.cbrt: lambda x, y0, K: power_series(x, 1 / 3, y0, K),
-        np.square: lambda x, y0, K: [y0, *square_series(x, K)[1:]],
-        np.reciprocal: lambda x, y0, K: quotient([1.0] + [0.0] * K, x, y0, K),
-        np.sin: lambda x, y0, K: [y0, *_sin(x, K, True)[1:]],
-        np.cos: lambda x, y0, K: [y0, *_sin(x, K, False)[1:]],
-        np.tan: lambda x, y0, K: _tan_like(x, y0, 1 + y0 * y0, 1.0, K),
-        np.sinh: lambda x, y0, K: [y0, *_sinh(x, K, True)[1:]],
-        np.cosh: lambda x, y0, K: [y0, *_sinh(x, K, False)[1:]],
-        np.tanh: lambda x, y0, K: _tan_like(x, y0, _slope0(np.tanh, x[0], y0), -1.0, K),
-        np.arctan: lambda x, y0, K: integrate_ratio(x, _plus(square_series(x, K - 1), 1.0),
-                                                     y0, K),
-        np.arcsin: lambda x, y0, K: _arcsin(x, y0, K, 1.0),
-        np.arccos: lambda x, y0, K: _arcsin(x, y0, K, -1.0),
+        np.log2: lambda x, y0, order: log_series(x, y0, order, 1 / ln2),
+        np.log10: lambda x, y0, order: log_series(x, y0, order, 1 / ln10),
+        np.log1p: lambda x, y0, order: integrate_ratio(x, _plus(x, 1.0), y0, order),
+        np.sqrt: sqrt_series,
+        np.cbrt: lambda x, y0, order: power_series(x, 1 / 3, y0, order),
+        np.square: lambda x, y0, order: [y0, *square_series(x, order)[1:]],
+        np.reciprocal: lambda x, y0, order: quotient([1.0] + [0.0] * order, x, y0, order),
+        np.sin: lambda x, y0, order: [y0, *_sin(x, order, True)[1:]],
+        np.cos: lambda x, y0, order: [y0, *_sin(x, order, False)[1:]],
+        np.tan: lambda x, y0, order: _tan_like(x, y0, 1 + y0 * y0, 1.0, order),
+        np.sinh: lambda x, y0, order: [y0, *_sinh(x, order, True)[1:]],
+        np.cosh: lambda x, y0, order: [y0, *_sinh(x, order, False)[1:]],
+        np.tanh: lambda x, y0, order: _tan_like(x, y0, _slope0(np.tanh, x[0], y0), -1.0, order),
+        np.arctan: lambda x, y0, order: integrate_ratio(x, _plus(square_series(x, order - 1), 1.0),
+                                                     y0, order),
+        np.arcsin: lambda x, y0, order: _arcsin(x, y0, order, 1.0),
+        np.arccos: lambda x, y0, order: _arcsin(x, y0, order, -1.0),
         np.arcsinh: _arcsinh,
         np.arccosh: _arccosh,
-        np.arctanh: lambda x, y0, K: integrate_ratio(x, _one_minus_square_series(x, K - 1),
-                                                      y0, K),
+        np.arctanh: lambda x, y0, order: integrate_ratio(x, _one_minus_square_series(x, order - 1),
+                                                      y0, order),
     }
-    try:
-        import scipy.special as sc
-    except ImportError:  # pragma: no cover - scipy is a dependency of the special rules
-        return table
+    import scipy.special as sc  # noqa: PLC0415 - dualdiff.special needs it too
 
     def erf_like(sign: float) -> Callable[[Terms, Any, int], Terms]:
         def erf(x: Terms, y0: Any, order: int) -> Terms:
@@ -322,7 +320,7 @@ def _expm1(x: Terms, y0: Any, order: int) -> Terms:
 
 
 UNARY: dict[np.ufunc, Callable[[Terms, Any, int], Terms]] = _unary_recurrences()
-"""ufunc -> ``recurrence(x_terms, y0, K)``: the dedicated O(K²) recurrences."""
+"""ufunc -> ``recurrence(x_terms, y0, order)``: the dedicated O(K²) recurrences."""
 
 
 def _multiply(x: Terms | None, y: Terms | None, xv: Any, yv: Any, z0: Any, order: int) -> Terms:
@@ -340,14 +338,18 @@ def _divide(x: Terms | None, y: Terms | None, xv: Any, yv: Any, z0: Any, order: 
     return quotient(numerator, y, z0, order)
 
 
+def _constant_power(x: Terms, p: Any, z0: Any, order: int) -> Terms:
+    if _small_integer(p) and int(_plain(p)) < 0:  # 1 / x**n: defined wherever x != 0
+        inverse = power_series(x, -p, _value(np.power, x[0], -p), order)
+        return quotient([1.0] + [0.0] * order, inverse, z0, order)
+    if np.ndim(_plain(p)) == 0 and _plain(p) == 0:
+        return [z0] + [0.0 * a for a in x[1:]]  # x**0 is flat, even at 0 (conventions)
+    return power_series(x, p, z0, order)
+
+
 def _power(x: Terms | None, y: Terms | None, xv: Any, yv: Any, z0: Any, order: int) -> Terms:
     if y is None:
-        if _small_integer(yv) and int(_plain(yv)) < 0:  # 1 / x**n: defined wherever x != 0
-            inverse = power_series(x, -yv, _value(np.power, x[0], -yv), order)
-            return quotient([1.0] + [0.0] * order, inverse, z0, order)
-        if _plain(yv) is not None and np.all(_plain(yv) == 0) and np.ndim(_plain(yv)) == 0:
-            return [z0] + [0.0 * a for a in x[1:]]  # x**0 is flat, even at 0 (conventions)
-        return power_series(x, yv, z0, order)
+        return _constant_power(x, yv, z0, order)
     # a live exponent: z = exp(y log x), with z_0 NumPy's x**y
     log_x = np.log(xv) if x is None else None
     if x is None:
@@ -364,7 +366,7 @@ BINARY: dict[np.ufunc, Callable[..., Terms]] = {
     np.power: _power,
     np.float_power: _power,
 }
-"""ufunc -> ``recurrence(x_terms, y_terms, x_value, y_value, z0, K)``; a constant operand's
+"""ufunc -> ``recurrence(x_terms, y_terms, x_value, y_value, z0, order)``; a constant operand's
 terms are ``None`` (its value is passed)."""
 
 
@@ -392,7 +394,7 @@ def _uses_ans(rule: UfuncRule, index: int) -> bool:
         a, b = _terms_of(first, 2), _terms_of(second, 2)
         uses = not all(np.array_equal(_plain(p), _plain(q), equal_nan=True)
                        for p, q in zip(a, b, strict=True))
-    except Exception:  # noqa: BLE001 - a partial that cannot be probed is treated as reading ans
+    except Exception:  # a partial that cannot be probed is treated as reading ans
         uses = True
     _USES_ANS[partial] = uses
     return uses
@@ -488,6 +490,11 @@ def generic_binary(rule: UfuncRule, args: list[Terms | None], values: list[Any],
 # --- the entry point: Jet.__array_ufunc__ ------------------------------------------------------
 
 
+def _linear() -> Any:
+    """:mod:`dualdiff.taylor.linear` (which imports this module)."""
+    return sys.modules["dualdiff.taylor.linear"]
+
+
 def _live(inputs: tuple[Any, ...]) -> tuple[int, int]:
     """The live tag (the newest Jet's) and the order every live Jet is known to."""
     jets = [x for x in inputs if type(x) is Jet]
@@ -515,7 +522,9 @@ def _lifted(jet: Jet, ndim: int, order: int) -> Terms:
     return terms
 
 
-def call_ufunc(ufunc: np.ufunc, method: str, inputs: tuple[Any, ...], kwargs: dict) -> Any:
+def call_ufunc(  # noqa: PLR0911 - one dispatch by kind of ufunc
+    ufunc: np.ufunc, method: str, inputs: tuple[Any, ...], kwargs: dict
+) -> Any:
     """``Jet.__array_ufunc__``: Taylor coefficients of a ufunc call."""
     for x in inputs:
         if not (type(x) in (Jet, Dual, float, int, complex, bool, np.ndarray)
@@ -523,10 +532,9 @@ def call_ufunc(ufunc: np.ufunc, method: str, inputs: tuple[Any, ...], kwargs: di
             return NotImplemented
     name = f"numpy.{ufunc.__name__}"
     if method != "__call__" or kwargs:
-        from dualdiff.taylor.linear import LINEAR_UFUNCS, through_duals
-
-        if ufunc in LINEAR_UFUNCS and not kwargs.get("out"):
-            return through_duals(lambda *a: getattr(ufunc, method)(*a, **kwargs), inputs, {})
+        if ufunc in _linear().LINEAR_UFUNCS and not kwargs.get("out"):
+            return _linear().through_duals(lambda *a: getattr(ufunc, method)(*a, **kwargs),
+                                           inputs, {})
         raise TypeError(
             f"dualdiff's Taylor mode does not support {name}.{method} or keyword arguments "
             f"({sorted(kwargs)}) on Jets; call {name}(...) plainly"
@@ -543,9 +551,7 @@ def call_ufunc(ufunc: np.ufunc, method: str, inputs: tuple[Any, ...], kwargs: di
     with_nan_safe = dispatch.SETTINGS.nan_safe
     row = dispatch.RULES.get(ufunc)
     if row is not None and row.jvp is not None:  # matmul and its kin: bilinear, not elementwise
-        from dualdiff.taylor.linear import bilinear
-
-        return bilinear(ufunc, inputs, {})
+        return _linear().bilinear(ufunc, inputs, {})
     if ufunc in MULTI_OUTPUT or ufunc in COMPOSED:
         return _multi_output(ufunc, args, values, tag, order)
     if ufunc in NON_HOLOMORPHIC and _is_complex(values[0]):
@@ -579,7 +585,8 @@ def _widen(x: Any) -> Any:
     return np.complex128(x) if type(x) is complex else x
 
 
-def _dedicated_or_generic(ufunc: np.ufunc, rule: UfuncRule, args: list[Terms | None],
+def _dedicated_or_generic(
+    ufunc: np.ufunc, rule: UfuncRule, args: list[Terms | None],
                           values: list[Any], z0: Any, tag: int, order: int) -> Terms:
     if len(args) == 1:
         if rule.partials[0] is NOT_DIFFERENTIABLE:
