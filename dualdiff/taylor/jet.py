@@ -106,12 +106,12 @@ class Jet(NDArrayOperatorsMixin):
     @property
     def shape(self) -> tuple[int, ...]:
         """The value's shape."""
-        return np.shape(_plain(self.terms[0]))
+        return getattr(_plain(self.terms[0]), "shape", ())
 
     @property
     def ndim(self) -> int:
         """The value's number of dimensions."""
-        return len(self.shape)
+        return ndim_of(self.terms[0])
 
     @property
     def size(self) -> int:
@@ -259,13 +259,18 @@ def make_jet(terms: tuple[Any, ...] | list[Any], tag: int) -> Jet:
     return jet
 
 
+def ndim_of(x: Any) -> int:
+    """The number of axes of the plain value under ``x`` (0 for numbers)."""
+    return getattr(_plain(x), "ndim", 0)
+
+
 def batch_of_terms(terms: tuple[Any, ...]) -> tuple[int, ...]:
     """``(k,)`` where the higher terms carry a batch axis the value lacks, else ``()``."""
-    ndim = np.ndim(_plain(terms[0]))
+    ndim = ndim_of(terms[0])
     for a in terms[1:]:
         plain = _plain(a)
-        if np.ndim(plain) > ndim:
-            return np.shape(plain)[:1]
+        if getattr(plain, "ndim", 0) > ndim:
+            return plain.shape[:1]
     return ()
 
 

@@ -30,6 +30,7 @@ an infinite partial.
 from __future__ import annotations
 
 import math
+import operator
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -47,7 +48,7 @@ from dualdiff.rules import (
     UfuncRule,
 )
 from dualdiff.tags import new_tag
-from dualdiff.taylor.jet import Jet, _plain, make_jet
+from dualdiff.taylor.jet import Jet, _plain, make_jet, ndim_of
 
 Terms = list[Any]
 SCALAR_ERRORS = (ArithmeticError, ValueError)
@@ -57,18 +58,31 @@ SCALAR_ERRORS = (ArithmeticError, ValueError)
 
 
 def sum_products(xs: list[Any], ys: list[Any]) -> Any:
-    """``sum(x * y for x, y in zip(xs, ys))``, accumulating large arrays in place."""
+    """``sum(x * y for x, y in zip(xs, ys))``; large arrays accumulate in place, in one buffer."""
     if not xs:
         return 0.0
     acc = xs[0] * ys[0]
+    kind = type(acc)
+    if kind is float or kind is complex:  # Python numbers: the C loop of sum and map
+        return sum(map(operator.mul, xs, ys))
+    buffer = np.empty_like(acc) if kind is np.ndarray and acc.size >= _IN_PLACE else None
     for x, y in zip(xs[1:], ys[1:], strict=True):
-        p = x * y
-        if (type(acc) is np.ndarray and type(p) is np.ndarray and p.shape == acc.shape
-                and acc.dtype == p.dtype):
-            acc += p
+        if buffer is not None:
+            try:
+                np.multiply(x, y, out=buffer)
+            except (ValueError, TypeError):  # another shape or dtype: the general sum
+                acc = acc + x * y
+                buffer = None
+                continue
+            acc += buffer
         else:
-            acc = acc + p
+            acc = acc + x * y
     return acc
+
+
+_IN_PLACE = 4096
+"""Arrays from this size accumulate products in place (allocations cost more than they save
+below it)."""
 
 
 def cauchy(a: Terms, b: Terms, order: int) -> Terms:
@@ -514,8 +528,10 @@ def _lifted(jet: Jet, ndim: int, order: int) -> Terms:
     """A live Jet's terms to ``order``, batch coefficients given ``ndim`` value axes."""
     terms = list(jet.terms[: order + 1])
     missing = ndim - jet.ndim
+    if missing <= 0:
+        return terms
     batch = jet.batch
-    if batch and missing > 0:
+    if batch:
         lift = batch + (1,) * missing + jet.shape
         terms[1:] = [np.reshape(a, lift) if np.ndim(_plain(a)) > jet.ndim else a
                      for a in terms[1:]]
@@ -545,7 +561,7 @@ def call_ufunc(  # noqa: PLR0911 - one dispatch by kind of ufunc
         return ufunc(*values)
     if ufunc in INTEGER_ONLY:
         raise TypeError(f"{name} is defined for integers only, and a Jet holds floats")
-    ndim = max(np.ndim(_plain(v)) for v in values)
+    ndim = max(ndim_of(v) for v in values)
     args = [_lifted(x, ndim, order) if type(x) is Jet and x.tag == tag else None
             for x in inputs]
     with_nan_safe = dispatch.SETTINGS.nan_safe
