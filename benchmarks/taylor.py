@@ -1,4 +1,4 @@
-"""Taylor mode against the primal, against nested ``derivative``, and against ``jax.experimental.jet``.
+"""Taylor mode against the primal, against nested ``derivative`` and ``jax.experimental.jet``.
 
 Run it from the repository root::
 
@@ -28,7 +28,8 @@ from typing import Any
 
 import numpy as np
 
-sys.path[:0] = [str(Path(__file__).parent.parent), str(Path(__file__).parent)]  # this checkout
+sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parent.parent))  # this checkout's dualdiff, first
 import run  # the suite's formula and timing helpers, beside this file
 
 import dualdiff as dd

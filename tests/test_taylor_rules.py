@@ -6,8 +6,6 @@ order 4 (every row: the first-order rules are proved elsewhere), and a few again
 mpmath at extreme arguments, where cancellation or overflow would show.
 """
 
-import math
-
 import mpmath
 import numpy as np
 import pytest
