@@ -27,6 +27,7 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 PAGES = [
     "index", "installation", "concepts", "derivatives", "batched", "memory", "conventions",
     "errors", "rules", "coverage", "cli", "performance", "reference",
+    "taylor",
 ]  # fmt: skip
 
 
