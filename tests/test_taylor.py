@@ -115,8 +115,9 @@ def test_laplacian_is_the_trace_of_the_hessian(rng):
     assert dd.laplacian(lambda z: np.sum(z**4), grid) == pytest.approx(np.sum(12 * grid**2))
 
 
-def test_inv_solve_det_match_nested_derivatives():
+def test_linear_algebra_matches_nested_derivatives():
     a = np.array([[4.0, 1.0, 0.5], [0.3, 3.0, -1.0], [0.2, 0.1, 5.0]])
+    spd = (a + a.T) / 2
     b = np.array([1.0, -2.0, 0.5])
     x, v = np.array([0.3, -0.2, 0.7]), np.array([1.0, 0.5, -1.0])
     functions = [
@@ -124,11 +125,20 @@ def test_inv_solve_det_match_nested_derivatives():
         lambda z: np.linalg.solve(a + np.diag(np.sin(z)), b * z)[2],
         lambda z: np.linalg.solve(a, np.exp(z))[1],
         lambda z: np.linalg.det(a + np.outer(z, np.cos(z))),
+        lambda z: np.linalg.cholesky(spd + np.outer(z, z))[2, 1],
+        lambda z: np.linalg.eigvalsh(spd + np.outer(np.sin(z), np.sin(z)))[0],
+        lambda z: np.linalg.eigh(spd + np.diag(z)).eigenvalues[2],
+        lambda z: np.linalg.eigh(spd + np.diag(z)).eigenvectors[1, 2],
     ]
+    directions = np.stack([v, np.ones(3)])
     for f in functions:
         expected = [nested(along(f, x, v), k)(0.0) / math.factorial(k) for k in range(4)]
         np.testing.assert_allclose(dd.taylor(f, x, v, order=3), expected, rtol=1e-10,
                                    atol=1e-13)
+        batched = dd.taylor(f, x, directions, order=3)  # a batch: the same, direction by one
+        np.testing.assert_allclose(batched[:, 0], expected, rtol=1e-10, atol=1e-13)
+        np.testing.assert_allclose(batched[:, 1], dd.taylor(f, x, directions[1], order=3),
+                                   rtol=1e-12, atol=1e-14)
 
 
 def test_a_taylor_call_inside_a_derivative_call():

@@ -11,8 +11,9 @@ selection the first-order convention makes holds at every order.
 
 Bilinear functions (``matmul``, ``dot``, ``einsum``, ``tensordot``, ...) with one live
 operand are linear; with two, the coefficients are the Cauchy product
-``c_k = sum_j B(a_j, b_{k-j})``.  ``inv``, ``solve`` and ``det`` have their own
-recurrences.  Any other function raises ``TypeError`` naming it.
+``c_k = sum_j B(a_j, b_{k-j})``.  ``inv``, ``solve``, ``det``, ``cholesky`` and
+``eigh``/``eigvalsh`` (distinct eigenvalues) have their own recurrences.  Any other
+function raises ``TypeError`` naming it.
 """
 
 from __future__ import annotations
@@ -292,10 +293,78 @@ def _det(a: Any) -> Any:
     return make_jet(exp_series(s, d0, order), tag)
 
 
+def _real_matrix(a: Any, name: str) -> tuple[int, int, tuple[int, ...], list[Any]]:
+    tag, order, batch = _live_of((a,), {})
+    terms = _matrix_terms(a, order, batch, name)
+    if any(np.iscomplexobj(t) for t in terms):
+        raise TypeError(f"Taylor mode differentiates numpy.linalg.{name} of real matrices only")
+    return tag, order, batch, terms
+
+
+def _mT(m: Any) -> Any:  # noqa: N802 - NumPy's name
+    return np.swapaxes(m, -1, -2)
+
+
+def _cholesky(a: Any, upper: bool = False) -> Any:
+    # A = L L^T: L_0 L_k^T + L_k L_0^T = S_k = A_k - sum_{0<j<k} L_j L_{k-j}^T, solved by
+    # L_k = L_0 Phi(L_0^-1 S_k L_0^-T), Phi = lower triangle with half the diagonal
+    tag, order, _, terms = _real_matrix(a, "cholesky")
+    if upper:
+        raise TypeError("Taylor mode differentiates numpy.linalg.cholesky(a) (lower) only")
+    low = [np.linalg.cholesky(terms[0])]
+    inverse = np.linalg.inv(low[0])
+    for k in range(1, order + 1):
+        rest = terms[k] - _sum([low[j] @ _mT(low[k - j]) for j in range(1, k)]) if k > 1 \
+            else terms[k]
+        p = inverse @ rest @ inverse.T
+        phi = np.tril(p) - 0.5 * (np.eye(p.shape[-1]) * p)
+        low.append(low[0] @ phi)
+    return make_jet(low, tag)
+
+
+def _eigh_series(a: Any, name: str) -> tuple[int, list[Any], list[Any]]:
+    # V_0^T A(t) V_0 Q(t) = Q(t) W(t) with Q(0) = I orthogonal, W diagonal; order k:
+    # R_k = sum_{j>=1} B_j Q_{k-j} - sum_{0<j<k} Q_j W_{k-j}; W_k = diag(R_k),
+    # (Q_k)_ij = R_ij / (w_j - w_i) off the diagonal, diag(Q_k) from Q^T Q = I.
+    # Distinct eigenvalues: at a tie the coefficients are not finite.
+    tag, order, _, terms = _real_matrix(a, name)
+    w0, v0 = np.linalg.eigh(terms[0])
+    n = w0.size
+    b = [np.diag(w0)] + [v0.T @ t @ v0 for t in terms[1:]]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        gap = w0[None, :] - w0[:, None]
+        gap[np.arange(n), np.arange(n)] = np.inf
+        q, w = [np.eye(n)], [w0]
+        for k in range(1, order + 1):
+            r = _sum([b[j] @ q[k - j] for j in range(1, k + 1)])
+            if k > 1:
+                r = r - _sum([q[j] * w[k - j][..., None, :] for j in range(1, k)])
+            w.append(np.diagonal(r, axis1=-2, axis2=-1).copy())
+            qk = r / gap
+            if k > 1:
+                sym = _sum([_mT(q[j]) @ q[k - j] for j in range(1, k)])
+                qk = qk - 0.5 * np.eye(n) * sym
+            q.append(qk)
+    return tag, w, [v0 @ qk for qk in q]
+
+
+def _eigh(a: Any, UPLO: str = "L") -> Any:  # noqa: N803 - NumPy's name
+    tag, w, v = _eigh_series(a, "eigh")
+    return type(np.linalg.eigh(np.eye(1)))(make_jet(w, tag), make_jet(v, tag))
+
+
+def _eigvalsh(a: Any, UPLO: str = "L") -> Any:  # noqa: N803 - NumPy's name
+    tag, w, _ = _eigh_series(a, "eigvalsh")
+    return make_jet(w, tag)
+
+
 SPECIAL: dict[Callable[..., Any], Callable[..., Any]] = {
     np.linalg.inv: _inv,
     np.linalg.solve: _solve,
     np.linalg.det: _det,
+    np.linalg.cholesky: _cholesky,
+    np.linalg.eigh: _eigh,
+    np.linalg.eigvalsh: _eigvalsh,
 }
 """Functions with their own Taylor recurrences."""
 
@@ -313,5 +382,5 @@ def call_function(func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict)
     raise TypeError(
         f"{name.replace('numpy.linalg._linalg', 'numpy.linalg')} has no Taylor rule: "
         "dualdiff's Taylor mode differentiates ufuncs, linear functions and "
-        "inv/solve/det; write it with those"
+        "inv/solve/det/cholesky/eigh; write it with those"
     )
