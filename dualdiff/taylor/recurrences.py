@@ -306,7 +306,10 @@ def _unary_recurrences() -> dict[np.ufunc, Callable[[Terms, Any, int], Terms]]:
         np.arctanh: lambda x, y0, order: integrate_ratio(x, _one_minus_square_series(x, order - 1),
                                                       y0, order),
     }
-    import scipy.special as sc  # noqa: PLC0415 - dualdiff.special needs it too
+    try:
+        import scipy.special as sc  # noqa: PLC0415 - optional, as in dualdiff.special
+    except ImportError:  # pragma: no cover - without SciPy there are no rows of it to extend
+        return table
 
     def erf_like(sign: float) -> Callable[[Terms, Any, int], Terms]:
         def erf(x: Terms, y0: Any, order: int) -> Terms:
