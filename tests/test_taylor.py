@@ -209,3 +209,15 @@ def test_the_jet_type():
         t[0] = 1.0
     assert str(np.sin(t)) == "0.0 + 1.0t + 0.0t²"
     np.testing.assert_array_equal(np.cos(t).coefficients, [1.0, 0.0, -0.5])
+
+
+@pytest.mark.parametrize("f", [
+    lambda t: np.ldexp(t, 3), lambda t: np.modf(t)[0], lambda t: np.modf(t)[1],
+    lambda t: np.frexp(t)[0], lambda t: np.divmod(t, 0.3)[1], lambda t: np.divmod(t, 0.3)[0],
+], ids=["ldexp", "modf-fraction", "modf-integral", "frexp", "divmod-remainder", "divmod-q"])
+def test_rows_outside_the_ufunc_table_match_nested_derivatives(f):
+    # INTEGER_ARGUMENTS, MULTI_OUTPUT and COMPOSED rows of dualdiff.rules
+    point = 1.37
+    expected = [nested(lambda t: f(np.sin(t + point)), k)(0.0) for k in range(4)]
+    np.testing.assert_allclose(dd.derivatives(lambda t: f(np.sin(t + point)), 0.0, order=3),
+                               expected, rtol=1e-12, atol=1e-15)
