@@ -13,7 +13,8 @@ the median time of one call and its ratio to the primal evaluation in the same r
 many times faster the Taylor pass is than nesting ``derivative`` ``K`` times.
 
 Targets (issue 12): cost grows at most quadratically in ``K``; order 8 at least 100x
-faster than nesting; at ``n = 10**6`` order 4 at most 12x the primal.
+faster than nesting (nested to order 8 on the scalar, 6 on ``n = 10**3``, 3 on
+``n = 10**6``); at ``n = 10**6`` order 4 at most 12x the primal.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ import dualdiff as dd
 
 ORDERS = (1, 2, 4, 8, 16)
 NESTED_ORDERS = (1, 2, 3, 4, 5, 6)
+NESTED_SCALAR_ORDERS = (*NESTED_ORDERS, 7, 8)  # 8: the "100x faster than nesting" target
 SIZES = (10**3, 10**6)
 
 
@@ -89,7 +91,7 @@ def run_taylor(settings: run.Settings = run.FULL) -> list[run.Row]:
     contenders: dict[str, Callable[[], Any]] = {"primal (math)": lambda: primal(x0)}
     for k in ORDERS:
         contenders[f"taylor K={k}"] = lambda k=k: dd.taylor(f, x0, 1.0, order=k)
-    for k in NESTED_ORDERS:
+    for k in NESTED_SCALAR_ORDERS:
         contenders[f"nested K={k}"] = lambda k=k: nested(f, k)(x0)
     contenders.update(_jet_contenders(x0, ORDERS))
     rows += _rows("scalar", f"x={x0}", run.median_times(contenders, settings, settings.repeats))
