@@ -135,7 +135,29 @@ def report(rows: list[run.Row]) -> str:
             (k1, t1), (k2, t2) = taylor[-2], taylor[-1]
             lines.append(f"{'':<23} growth from K={k1} to K={k2}: "
                          f"x{t2 / t1:.2f} (quadratic would be x{(k2 / k1) ** 2:.1f})")
+    lines += _targets(by_case)
     return "\n".join(lines)
+
+
+def _targets(by_case: dict[tuple[str, str], dict[str, run.Row]]) -> list[str]:
+    """The issue's targets, checked on this run's numbers."""
+    out = []
+    scalar = by_case.get(("scalar", f"x={run.SCALAR_POINT}"), {})
+    if "taylor K=8" in scalar and "nested K=8" in scalar:
+        speedup = scalar["nested K=8"].median / scalar["taylor K=8"].median
+        out.append(f"target: scalar order 8 >= 100x faster than nesting: {speedup:.0f}x "
+                   f"{'ok' if speedup >= 100 else 'MISSED'}")
+    big = by_case.get(("elementwise", "n=1000000"), {})
+    if "taylor K=4" in big:
+        ratio = big["taylor K=4"].ratio
+        out.append(f"target: n=10**6 order 4 <= 12x the primal: {ratio:.1f}x "
+                   f"{'ok' if ratio <= 12 else 'MISSED'}")
+    for (benchmark, case), methods in by_case.items():
+        if "taylor K=8" in methods and "taylor K=16" in methods:
+            growth = methods["taylor K=16"].median / methods["taylor K=8"].median
+            out.append(f"target: {benchmark} {case} at most quadratic in K (K=8 -> 16 at most "
+                       f"x4): x{growth:.2f} {'ok' if growth <= 4 else 'MISSED'}")
+    return out
 
 
 def main(argv: list[str] | None = None) -> None:
