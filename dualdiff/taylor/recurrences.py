@@ -545,6 +545,10 @@ def call_ufunc(  # noqa: PLR0911 - one dispatch by kind of ufunc
     ufunc: np.ufunc, method: str, inputs: tuple[Any, ...], kwargs: dict
 ) -> Any:
     """``Jet.__array_ufunc__``: Taylor coefficients of a ufunc call."""
+    if not kwargs and method == "__call__" and not dispatch.SETTINGS.nan_safe:
+        fast = _scalar_fast_path(ufunc, inputs)
+        if fast is not None:
+            return fast
     for x in inputs:
         if not (type(x) in (Jet, Dual, float, int, complex, bool, np.ndarray)
                 or isinstance(x, np.generic | list | tuple)):
@@ -579,6 +583,62 @@ def call_ufunc(  # noqa: PLR0911 - one dispatch by kind of ufunc
     if with_nan_safe:
         terms = _nan_safe(terms, [a for a in args if a is not None])
     return make_jet(terms, tag)
+
+
+def _floats(terms: tuple[Any, ...]) -> bool:
+    return all(type(t) is float for t in terms)
+
+
+def _scalar_fast_path(ufunc: np.ufunc, inputs: tuple[Any, ...]) -> Jet | None:
+    """Jets of Python floats through a dedicated recurrence, without the general checks.
+
+    The same recurrences as the general path, so the same coefficients; ``None`` hands
+    the call to the general path (arrays, nesting, constants of other types, NaN-safe
+    mode, or a Python float that would divide by zero).
+    """
+    if len(inputs) == 1:
+        recurrence = UNARY.get(ufunc)
+        x = inputs[0]
+        if recurrence is None or not _floats(x.terms) or len(x.terms) < 2:
+            return None
+        try:
+            return make_jet(recurrence(list(x.terms), _value(ufunc, x.terms[0]),
+                                       len(x.terms) - 1), x.tag)
+        except ZeroDivisionError:
+            return None
+    if len(inputs) != 2 or ufunc not in _FAST_BINARY:
+        return None
+    return _fast_binary(ufunc, *inputs)
+
+
+def _fast_binary(ufunc: np.ufunc, a: Any, b: Any) -> Jet | None:
+    jet_a, jet_b = type(a) is Jet, type(b) is Jet
+    if jet_a and jet_b:
+        if a.tag != b.tag or len(a.terms) != len(b.terms) or not (
+                _floats(a.terms) and _floats(b.terms)):
+            return None
+        x, y, xv, yv, tag = list(a.terms), list(b.terms), a.terms[0], b.terms[0], a.tag
+    elif jet_a and type(b) is float and _floats(a.terms):
+        x, y, xv, yv, tag = list(a.terms), None, a.terms[0], b, a.tag
+    elif jet_b and type(a) is float and _floats(b.terms):
+        x, y, xv, yv, tag = None, list(b.terms), a, b.terms[0], b.tag
+    else:
+        return None
+    order = len(x or y) - 1
+    try:
+        z0 = _value(ufunc, xv, yv)
+        if ufunc is np.add or ufunc is np.subtract:
+            sign = 1.0 if ufunc is np.add else -1.0
+            x = x or [xv] + [0.0] * order
+            y = y or [yv] + [0.0] * order
+            return make_jet([z0] + [p + sign * q for p, q in zip(x[1:], y[1:], strict=True)],
+                            tag)
+        return make_jet(BINARY[ufunc](x, y, xv, yv, z0, order), tag)
+    except ZeroDivisionError:
+        return None
+
+
+_FAST_BINARY = frozenset({np.add, np.subtract, np.multiply, np.true_divide})
 
 
 def _series(ufunc: np.ufunc, args: list[Terms | None], values: list[Any], tag: int,
