@@ -198,11 +198,13 @@ def value_and_derivative(f: Function, x: Any) -> tuple[Any, Any]:
     return extract(out, tag, ())
 
 
-def derivative(f: Function, x: Any) -> Any:
+def derivative(f: Function, x: Any, *, order: int = 1) -> Any:
     """Return the derivative of ``f`` at the scalar ``x``.
 
     Nest calls for higher derivatives; each call has its own tag, so they
-    never confuse one another's perturbations.
+    never confuse one another's perturbations.  ``order=K`` gives the K-th
+    derivative from one Taylor pass instead (:func:`dualdiff.taylor.taylor`),
+    whose cost grows quadratically in K where nesting grows exponentially.
 
     Parameters
     ----------
@@ -210,11 +212,13 @@ def derivative(f: Function, x: Any) -> Any:
         A function of one scalar, returning a number or an array.
     x : float or complex
         The point.
+    order : int, optional
+        Which derivative (default 1).
 
     Returns
     -------
     float, complex or ndarray
-        ``f'(x)``, of ``f(x)``'s shape.
+        ``f'(x)`` (or ``f^(K)(x)``), of ``f(x)``'s shape.
 
     Examples
     --------
@@ -225,7 +229,13 @@ def derivative(f: Function, x: Any) -> Any:
     12.0
     >>> derivative(lambda x: x * derivative(lambda y: x + y, 1.0), 1.0)
     1.0
+    >>> derivative(lambda x: x**5, 1.0, order=4)
+    120.0
     """
+    if order != 1:
+        from dualdiff.taylor.api import derivative_of_order  # noqa: PLC0415 - it imports this module
+
+        return derivative_of_order(f, x, order)
     return value_and_derivative(f, x)[1]
 
 

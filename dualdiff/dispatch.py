@@ -756,7 +756,9 @@ def unary_operator(ufunc: np.ufunc) -> Callable[[Dual], Dual]:
     return method
 
 
-def array_ufunc(self: Dual, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+def array_ufunc(  # noqa: PLR0911 - flat on purpose: the hot path
+    self: Dual, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any
+) -> Any:
     """``Dual.__array_ufunc__``: a flat path for ``np.sin(scalar_dual)``, else ``call_ufunc``."""
     if len(inputs) == 1 and not kwargs and method == "__call__":
         value = self.value
@@ -783,8 +785,29 @@ def array_ufunc(self: Dual, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs
     elif len(inputs) == 2 and not kwargs and method == "__call__":
         rule = RULES.get(ufunc)
         if rule is not None:
-            return apply_binary(rule, *inputs)
-    return call_ufunc(ufunc, method, inputs, kwargs)
+            try:
+                return apply_binary(rule, *inputs)
+            except TypeError:
+                if outranked(inputs):
+                    return NotImplemented
+                raise
+    try:
+        return call_ufunc(ufunc, method, inputs, kwargs)
+    except TypeError:
+        if outranked(inputs):
+            return NotImplemented
+        raise
+
+
+OUTRANKING: set[type] = set()
+"""Types that take over an operation when they meet a Dual (Taylor mode's ``Jet``, whose
+coefficients may be Duals): ``Dual.__array_ufunc__`` and ``__array_function__`` return
+``NotImplemented`` for them, so NumPy asks that type next."""
+
+
+def outranked(items: Any) -> bool:
+    """Whether ``items`` (inputs, or NEP 18's ``types``) hold a type of :data:`OUTRANKING`."""
+    return any(type(x) in OUTRANKING or (isinstance(x, type) and x in OUTRANKING) for x in items)
 
 
 _OPERANDS = frozenset({float, int, complex, Dual, np.ndarray})

@@ -180,6 +180,8 @@ class Dual:
         return _dispatch.array_ufunc(self, ufunc, method, *inputs, **kwargs)
 
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        if _dispatch.OUTRANKING and _dispatch.outranked(types):  # a Jet holding Duals
+            return NotImplemented
         return _dispatch.call_function(func, args, kwargs)
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:

@@ -26,8 +26,9 @@ DOCS = ROOT / "docs"
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 PAGES = [
     "index", "installation", "concepts", "derivatives", "batched", "scipy", "sparse",
-    "sparsity_detection", "memory", "conventions", "errors", "trace", "rules", "coverage",
-    "array_api", "cli", "performance", "scaling", "reference", "learning_path", "glossary",
+    "sparsity_detection", "taylor", "memory", "conventions", "errors", "trace", "rules",
+    "coverage", "array_api", "cli", "performance", "scaling", "reference", "learning_path",
+    "glossary",
 ]  # fmt: skip
 
 
