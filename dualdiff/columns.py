@@ -63,7 +63,7 @@ def jacobian_columns(
     if not isinstance(chunk_size, int | np.integer) or chunk_size < 1:
         raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
     dtype = np.result_type(_plain(x))
-    value, blocks = None, []
+    value, blocks, filled = None, [], None
     outer = memory.tags_in(x)
     for start in range(0, max(n, 1), chunk_size):
         stop = min(n, start + chunk_size)
@@ -79,16 +79,48 @@ def jacobian_columns(
         value, tangent = extract(out, tag, batch)
         if not batch:  # one unbatched column: give it the batch axis the others have
             tangent = np.reshape(tangent, (1, *np.shape(_plain(tangent))))
-        blocks.append(tangent)
+        if type(tangent) is np.ndarray and tangent.base is not None and np.may_share_memory(
+                tangent, seeds):
+            tangent = tangent.copy()  # a view of the seeds (f(x) = x[0]) must not keep them
+        if filled is None and not blocks and type(tangent) is np.ndarray and stop < n:
+            filled = np.empty(tangent.shape[1:] + (n,), dtype=tangent.dtype)  # several chunks
+        if filled is not None and type(tangent) is np.ndarray:
+            filled = _fill(filled, tangent, start, stop)  # the chunk's columns, in place
+        else:
+            if filled is not None:  # a chunk of another kind (nested Duals): keep blocks
+                blocks, filled = [np.moveaxis(filled[..., :start], -1, 0)], None
+            blocks.append(tangent)
         if n == 1:
             break
-    columns = blocks[0] if len(blocks) == 1 else np.concatenate(blocks, axis=0)
     out_shape = np.shape(_plain(value))
-    jacobian = np.reshape(np.moveaxis(columns, 0, -1), out_shape + shape)
+    if filled is not None:
+        jacobian = np.reshape(filled, out_shape + shape)
+    else:
+        columns = blocks[0] if len(blocks) == 1 else np.concatenate(blocks, axis=0)
+        jacobian = np.reshape(np.moveaxis(columns, 0, -1), out_shape + shape)
     if not out_shape and not shape:  # scalar to scalar: a number, as derivative() gives
         jacobian = jacobian[()]
         jacobian = jacobian.item() if type(jacobian) in (np.float64, np.complex128) else jacobian
     return value, jacobian
+
+
+def _fill(filled: np.ndarray, tangent: np.ndarray, start: int, stop: int) -> np.ndarray:
+    """Write a chunk's columns (``tangent``: batch axis first) into the Jacobian being filled.
+
+    Filling one array, instead of keeping the chunks and concatenating them,
+    keeps one Jacobian in memory, not two.  A chunk of a wider dtype (complex
+    after real) widens the array first, as ``np.concatenate`` would.
+    """
+    if tangent.shape[1:] != filled.shape[:-1]:
+        raise ValueError(
+            f"f returned shape {tangent.shape[1:]} for one chunk of Jacobian columns and "
+            f"{filled.shape[:-1]} for another; f must return one shape for every input"
+        )
+    dtype = np.result_type(filled, tangent)
+    if dtype != filled.dtype:
+        filled = filled.astype(dtype)
+    filled[..., start:stop] = np.moveaxis(tangent, 0, -1)
+    return filled
 
 
 def _seeds(x: Any, shape: tuple[int, ...], dtype: np.dtype, start: int, stop: int, *,

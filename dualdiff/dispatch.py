@@ -512,7 +512,8 @@ def _binary(
     batch = batch_shape(x if x is not None else y)
     try:
         ans = evaluate(x_value, y_value)
-        tangent = _combine(partial_x, partial_y, x, y, x_value, y_value, ans, _ndim(ans))
+        tangent = _combine(partial_x, partial_y, x, y, x_value, y_value, ans, _ndim(ans),
+                           batch + _shape(ans))
     except FloatingPointError:  # np.errstate(all="raise") said so: NumPy's error stands
         raise
     except SCALAR_ERRORS:
@@ -522,7 +523,8 @@ def _binary(
         dtype = np.result_type(strip(x_value), strip(y_value))
         x_value, y_value = _as_numpy_constant(x_value, dtype), _as_numpy_constant(y_value, dtype)
         ans = evaluate(x_value, y_value)
-        tangent = _combine(partial_x, partial_y, x, y, x_value, y_value, ans, _ndim(ans))
+        tangent = _combine(partial_x, partial_y, x, y, x_value, y_value, ans, _ndim(ans),
+                           batch + _shape(ans))
     if tangent is None:
         return make(ans, zero_tangent(ans, batch), tag)
     return make(ans, _fit(_match_precision(tangent, ans), ans, batch), tag)
@@ -575,23 +577,51 @@ def _combine(
     y_value: Any,
     ans: Any,
     out_ndim: int = 0,
+    fit_shape: tuple[int, ...] | None = None,
 ) -> Any:
-    """Sum of partial * tangent over the live operands; ``None`` when every term is zero."""
-    tangent = None
+    """Sum of partial * tangent over the live operands; ``None`` when every term is zero.
+
+    The sum is the result's own (see :func:`_scaled`), in as few passes as the terms allow: a
+    term of partial one is the operand's tangent itself until it meets a fresh term, which it
+    is added into (``t + u`` and ``u + t`` are the same number in IEEE arithmetic), so
+    ``x + y`` is one pass, not a copy and an add.  Only a sum left borrowing an operand's
+    tangent is copied, and not even that when ``fit_shape`` (the shape :func:`_fit` will
+    broadcast it to) differs from its shape, since broadcasting makes a fresh array anyway.
+    """
+    tangent, owned = None, False
     inputs = (x_value, y_value, ans)
     if x is not None and not (type(partial_x) is float and partial_x == 0.0):
-        slope = partial_x if type(partial_x) is float else partial_x(x_value, y_value, ans)
-        tangent = _scaled(slope, _lift(x, out_ndim) if out_ndim else x.tangent, inputs)
-    if y is not None and not (type(partial_y) is float and partial_y == 0.0):
-        slope = partial_y if type(partial_y) is float else partial_y(x_value, y_value, ans)
-        term = _scaled(slope, _lift(y, out_ndim) if out_ndim else y.tangent, inputs)
-        if tangent is None:
-            tangent = term
-        elif _is_fresh_like(tangent, term, inputs):  # the first term is ours: add into it
-            tangent = np.add(tangent, term, out=tangent)
+        if type(partial_x) is float and partial_x == 1.0:
+            tangent = _lift(x, out_ndim) if out_ndim else x.tangent
         else:
-            tangent = tangent + term
-    return tangent
+            slope = partial_x if type(partial_x) is float else partial_x(x_value, y_value, ans)
+            tangent = _scaled(slope, _lift(x, out_ndim) if out_ndim else x.tangent, inputs)
+            owned = True
+    if y is not None and not (type(partial_y) is float and partial_y == 0.0):
+        if type(partial_y) is float and partial_y == 1.0:
+            term, term_owned = (_lift(y, out_ndim) if out_ndim else y.tangent), False
+        else:
+            slope = partial_y if type(partial_y) is float else partial_y(x_value, y_value, ans)
+            term = _scaled(slope, _lift(y, out_ndim) if out_ndim else y.tangent, inputs)
+            term_owned = True
+        if tangent is None:
+            tangent, owned = term, term_owned
+        elif owned and _is_fresh_like(tangent, term, inputs):  # the first term is ours
+            tangent = np.add(tangent, term, out=tangent)
+        elif term_owned and _is_fresh_like(term, tangent, inputs):  # the second one is
+            tangent = np.add(term, tangent, out=term)
+        else:
+            tangent, owned = tangent + term, True
+    if tangent is None or owned or (fit_shape is not None and _shape(tangent) != fit_shape):
+        return tangent
+    return _own(tangent)
+
+
+def _own(tangent: Any) -> Any:
+    """A copy of an operand's tangent for a fresh result (numbers are immutable)."""
+    if type(tangent) is np.ndarray:
+        return tangent.copy(order="K")
+    return memory.copy(tangent) if type(tangent) is Dual else tangent
 
 
 # --- fast paths for Python floats --------------------------------------------------------------

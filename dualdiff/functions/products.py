@@ -155,12 +155,59 @@ def _batched_matrix_vector(x: Dual | None, y: Dual | None, a: Any, b: Any, a_ndi
     """
     tangent = None
     if x is not None:  # x's tangent: (k, m, n) @ b, or (k, n) @ (n, p)
-        tangent = np.matmul(x.tangent, b)
+        tangent = np.matmul(x.tangent, b) if a_ndim == 2 else rows_product(x.tangent, b)
     if y is not None:  # y's tangent: (k, n) @ a.T, or a @ (k, n, p)
-        term = np.matmul(y.tangent, np.swapaxes(a, -1, -2)) if a_ndim == 2 else np.matmul(
+        term = rows_product(y.tangent, np.swapaxes(a, -1, -2)) if a_ndim == 2 else np.matmul(
             a, y.tangent)
         tangent = term if tangent is None else tangent + term
     return tangent
+
+
+GATHER_MIN_WORK = 2**16
+"""Smallest ``k * n * p`` for which :func:`rows_product` looks for unit rows (a matrix product
+of less work costs less than the checks)."""
+
+
+def rows_product(t: Any, m: Any) -> Any:
+    """``t @ m`` for a batch of vector tangents ``t`` (k, n) and a matrix ``m`` (n, p).
+
+    Where every row of ``t`` has exactly one nonzero entry -- the seeds of a
+    Jacobian are unit vectors, and stay so through scalings and copies -- the
+    product is a gather of rows of ``m``, each scaled by its entry: O(k p),
+    not the O(k n p) of a matrix product.  The structure is read from the
+    numbers themselves each time, so it can never be stale: a seed written
+    to, viewed or scaled is judged by what it holds now, and nothing keeps a
+    seed alive.  Both operands must be real floating-point arrays and ``m``
+    finite (a matrix product makes ``0 * inf`` NaN, which the gather would
+    not); the result then equals the matrix product's entry for entry (up to
+    the sign of a zero).  Anything else, and products too small to repay the
+    checks, is NumPy's ``matmul``.
+
+    Examples
+    --------
+    >>> t = np.zeros((64, 64))
+    >>> t[np.arange(64), np.arange(64)[::-1]] = 2.0  # scaled unit rows
+    >>> m = np.arange(64.0 * 16).reshape(64, 16)
+    >>> bool(np.array_equal(rows_product(t, m), t @ m))
+    True
+    """
+    if (type(t) is np.ndarray and type(m) is np.ndarray and t.ndim == 2 and m.ndim == 2
+            and t.dtype.kind == "f" and m.dtype.kind == "f"
+            and t.size * m.shape[1] >= GATHER_MIN_WORK):
+        k = t.shape[0]
+        if np.count_nonzero(t[0]) == 1 and np.count_nonzero(t[-1]) == 1:  # cheap first
+            nonzero = t != 0
+            cols = np.argmax(nonzero, axis=1)  # each row's first nonzero
+            scales = t[np.arange(k), cols]
+            # k nonzeros, one found in every row: exactly one per row.  A finite sum of m
+            # means every entry is finite (an inf or nan would make it inf or nan).
+            if (np.count_nonzero(nonzero) == k and bool(np.all(scales != 0))
+                    and bool(np.isfinite(np.sum(m)))):
+                gathered = m[cols].astype(np.result_type(t, m), copy=False)  # a fresh array
+                if not bool(np.all(scales == 1.0)):
+                    np.multiply(gathered, scales[:, None], out=gathered)
+                return gathered
+    return np.matmul(t, m)
 
 
 register_ufunc(
