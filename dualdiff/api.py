@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from dualdiff.columns import jacobian_columns
+from dualdiff.columns import default_hessian_chunk_size, jacobian_columns
 from dualdiff.dispatch import batch_shape, make, zero_tangent
 from dualdiff.dual import Dual, as_value
 from dualdiff.memory import tags_in
@@ -94,6 +94,13 @@ def _plain_scalar(x: Any) -> Any:
 
 def _is_numeric(x: Any) -> bool:
     return isinstance(x, int | float | complex | np.ndarray | np.generic)
+
+
+def _value_of(x: Any) -> Any:
+    """The plain value under any Dual levels."""
+    while type(x) is Dual:
+        x = x.value
+    return x
 
 
 def _seed(primal: Any, tangent: Any, tag: int) -> Dual:
@@ -346,10 +353,24 @@ def gradient(f: Function, x: Any, *, chunk_size: int | None = None) -> Any:
     return value_and_gradient(f, x, chunk_size=chunk_size)[1]
 
 
-def value_and_hessian(f: Function, x: Any) -> tuple[Any, Any]:
+def value_and_hessian(f: Function, x: Any, *, chunk_size: int | None = None) -> tuple[Any, Any]:
     """Return ``f(x)`` and the Hessian of a scalar-valued ``f`` (shape ``x.shape * 2``).
 
-    Forward over forward: the Jacobian of the gradient, one nested pass.
+    Forward over forward: the Jacobian of the gradient, one nested pass per
+    chunk of outer directions.
+
+    Parameters
+    ----------
+    f : callable
+        A scalar-valued function of one array.
+    x : array_like
+        The point.
+    chunk_size : int, optional
+        How many Hessian columns (outer directions) to push through at once;
+        the inner gradient takes its own default chunks.  The default keeps
+        each second-order tangent within the Jacobian's seed budget
+        (:func:`dualdiff.columns.default_hessian_chunk_size`), so memory grows
+        as O(n^2 chunk_size), not O(n^3).
 
     Examples
     --------
@@ -366,13 +387,15 @@ def value_and_hessian(f: Function, x: Any) -> tuple[Any, Any]:
         seen.append(value)
         return g
 
-    hess = jacobian(grad, x)
+    if chunk_size is None:
+        chunk_size = default_hessian_chunk_size(int(np.size(_value_of(as_value(x)))))
+    hess = jacobian(grad, x, chunk_size=chunk_size)
     value = seen[0]
     return _plain_scalar(value.value if type(value) is Dual else value), hess
 
 
-def hessian(f: Function, x: Any) -> Any:
-    """Return the Hessian of a scalar-valued ``f`` at ``x``.
+def hessian(f: Function, x: Any, *, chunk_size: int | None = None) -> Any:
+    """Return the Hessian of a scalar-valued ``f`` at ``x`` (see :func:`value_and_hessian`).
 
     Examples
     --------
@@ -381,7 +404,7 @@ def hessian(f: Function, x: Any) -> Any:
     array([[ 6.,  0.],
            [ 0., 12.]])
     """
-    return value_and_hessian(f, x)[1]
+    return value_and_hessian(f, x, chunk_size=chunk_size)[1]
 
 
 def value_and_hvp(f: Function, x: Any, v: Any) -> tuple[Any, Any]:

@@ -32,6 +32,24 @@ def default_chunk_size(n: int) -> int:
     return max(1, min(n, SEED_BUDGET // max(n, 1)))
 
 
+def default_hessian_chunk_size(n: int) -> int:
+    """Outer directions per chunk of a Hessian: second-order tangents within :data:`SEED_BUDGET`.
+
+    A Hessian is the Jacobian of a gradient: each outer chunk of ``c``
+    directions pushes the inner gradient's :func:`default_chunk_size` ``(n)``
+    directions, so every second-order tangent holds ``c * inner * n``
+    elements.  Keeping that within the budget bounds memory by O(n^2 c), like
+    a Jacobian's, instead of the O(n^3) of both levels at full batch.
+
+    Examples
+    --------
+    >>> default_hessian_chunk_size(10), default_hessian_chunk_size(1000)
+    (10, 4)
+    """
+    inner = default_chunk_size(n)
+    return max(1, min(n, SEED_BUDGET // max(n * inner, 1)))
+
+
 def jacobian_columns(
     f: Callable[[Any], Any],
     x: Any,
@@ -63,7 +81,7 @@ def jacobian_columns(
     if not isinstance(chunk_size, int | np.integer) or chunk_size < 1:
         raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
     dtype = np.result_type(_plain(x))
-    value, blocks, filled = None, [], None
+    value, found = None, _Columns(n)
     outer = memory.tags_in(x)
     for start in range(0, max(n, 1), chunk_size):
         stop = min(n, start + chunk_size)
@@ -82,34 +100,55 @@ def jacobian_columns(
         if type(tangent) is np.ndarray and tangent.base is not None and np.may_share_memory(
                 tangent, seeds):
             tangent = tangent.copy()  # a view of the seeds (f(x) = x[0]) must not keep them
-        if filled is None and not blocks and type(tangent) is np.ndarray and stop < n:
-            filled = np.empty(tangent.shape[1:] + (n,), dtype=tangent.dtype)  # several chunks
-        if filled is not None and type(tangent) is np.ndarray:
-            filled = _fill(filled, tangent, start, stop)  # the chunk's columns, in place
-        else:
-            if filled is not None:  # a chunk of another kind (nested Duals): keep blocks
-                blocks, filled = [np.moveaxis(filled[..., :start], -1, 0)], None
-            blocks.append(tangent)
+        found.add(tangent, start, stop)
         if n == 1:
             break
     out_shape = np.shape(_plain(value))
-    if filled is not None:
-        jacobian = np.reshape(filled, out_shape + shape)
-    else:
-        columns = blocks[0] if len(blocks) == 1 else np.concatenate(blocks, axis=0)
-        jacobian = np.reshape(np.moveaxis(columns, 0, -1), out_shape + shape)
+    jacobian = found.jacobian(out_shape + shape)
     if not out_shape and not shape:  # scalar to scalar: a number, as derivative() gives
         jacobian = jacobian[()]
         jacobian = jacobian.item() if type(jacobian) in (np.float64, np.complex128) else jacobian
     return value, jacobian
 
 
+class _Columns:
+    """The Jacobian's columns as the chunks deliver them (each with its batch axis first).
+
+    Plain arrays are written into one preallocated array as they come, so one
+    Jacobian is in memory, not the chunks and their concatenation; a single
+    chunk is kept as it is (no copy), and chunks of nested Duals are
+    concatenated at the end.
+    """
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.blocks: list[Any] = []
+        self.filled: np.ndarray | None = None
+
+    def add(self, tangent: Any, start: int, stop: int) -> None:
+        plain = type(tangent) is np.ndarray
+        if self.filled is None and not self.blocks and plain and stop < self.n:
+            self.filled = np.empty((*tangent.shape[1:], self.n), dtype=tangent.dtype)
+        if self.filled is not None and plain:
+            self.filled = _fill(self.filled, tangent, start, stop)
+            return
+        if self.filled is not None:  # a chunk of another kind (nested Duals): keep blocks
+            self.blocks, self.filled = [np.moveaxis(self.filled[..., :start], -1, 0)], None
+        self.blocks.append(tangent)
+
+    def jacobian(self, shape: tuple[int, ...]) -> Any:
+        if self.filled is not None:
+            return np.reshape(self.filled, shape)
+        blocks = self.blocks
+        columns = blocks[0] if len(blocks) == 1 else np.concatenate(blocks, axis=0)
+        return np.reshape(np.moveaxis(columns, 0, -1), shape)
+
+
 def _fill(filled: np.ndarray, tangent: np.ndarray, start: int, stop: int) -> np.ndarray:
     """Write a chunk's columns (``tangent``: batch axis first) into the Jacobian being filled.
 
-    Filling one array, instead of keeping the chunks and concatenating them,
-    keeps one Jacobian in memory, not two.  A chunk of a wider dtype (complex
-    after real) widens the array first, as ``np.concatenate`` would.
+    A chunk of a wider dtype (complex after real) widens the array first, as
+    ``np.concatenate`` would.
     """
     if tangent.shape[1:] != filled.shape[:-1]:
         raise ValueError(

@@ -201,8 +201,12 @@ def rows_product(t: Any, m: Any) -> Any:
             scales = t[np.arange(k), cols]
             # k nonzeros, one found in every row: exactly one per row.  A finite sum of m
             # means every entry is finite (an inf or nan would make it inf or nan).
-            if (np.count_nonzero(nonzero) == k and bool(np.all(scales != 0))
-                    and bool(np.isfinite(np.sum(m)))):
+            if np.count_nonzero(nonzero) == k and bool(np.all(scales != 0)):
+                with np.errstate(over="ignore", invalid="ignore"):  # silent: a test only
+                    finite = bool(np.isfinite(np.sum(m)))
+            else:
+                finite = False
+            if finite:
                 gathered = m[cols].astype(np.result_type(t, m), copy=False)  # a fresh array
                 if not bool(np.all(scales == 1.0)):
                     np.multiply(gathered, scales[:, None], out=gathered)
