@@ -128,37 +128,38 @@ class _Columns:
     def add(self, tangent: Any, start: int, stop: int) -> None:
         plain = type(tangent) is np.ndarray
         if self.filled is None and not self.blocks and plain and stop < self.n:
-            self.filled = np.empty((*tangent.shape[1:], self.n), dtype=tangent.dtype)
+            self.filled = np.empty((self.n, *tangent.shape[1:]), dtype=tangent.dtype)
         if self.filled is not None and plain:
             self.filled = _fill(self.filled, tangent, start, stop)
             return
         if self.filled is not None:  # a chunk of another kind (nested Duals): keep blocks
-            self.blocks, self.filled = [np.moveaxis(self.filled[..., :start], -1, 0)], None
+            self.blocks, self.filled = [self.filled[:start]], None
         self.blocks.append(tangent)
 
     def jacobian(self, shape: tuple[int, ...]) -> Any:
         if self.filled is not None:
-            return np.reshape(self.filled, shape)
-        blocks = self.blocks
-        columns = blocks[0] if len(blocks) == 1 else np.concatenate(blocks, axis=0)
+            columns = self.filled
+        else:
+            blocks = self.blocks
+            columns = blocks[0] if len(blocks) == 1 else np.concatenate(blocks, axis=0)
         return np.reshape(np.moveaxis(columns, 0, -1), shape)
 
 
 def _fill(filled: np.ndarray, tangent: np.ndarray, start: int, stop: int) -> np.ndarray:
-    """Write a chunk's columns (``tangent``: batch axis first) into the Jacobian being filled.
+    """Write a chunk's columns (``tangent``: batch axis first) into the columns being filled.
 
     A chunk of a wider dtype (complex after real) widens the array first, as
     ``np.concatenate`` would.
     """
-    if tangent.shape[1:] != filled.shape[:-1]:
+    if tangent.shape[1:] != filled.shape[1:]:
         raise ValueError(
             f"f returned shape {tangent.shape[1:]} for one chunk of Jacobian columns and "
-            f"{filled.shape[:-1]} for another; f must return one shape for every input"
+            f"{filled.shape[1:]} for another; f must return one shape for every input"
         )
     dtype = np.result_type(filled, tangent)
     if dtype != filled.dtype:
         filled = filled.astype(dtype)
-    filled[..., start:stop] = np.moveaxis(tangent, 0, -1)
+    filled[start:stop] = tangent  # the columns, one after another: contiguous writes
     return filled
 
 
