@@ -56,6 +56,7 @@ def test_rows_product_is_the_matrix_product(k, n, p, kind, matrix, seed):
     with np.errstate(invalid="ignore"):  # 0 * inf in the matrix product
         for mat in (m, np.asfortranarray(m), m.T.copy().T):
             close(rows_product(t, mat), t @ mat)
+            close(rows_product(t, mat, value=np.ones(n) @ mat), t @ mat)  # value: v @ m
             close(rows_product(t.astype(np.float32), mat), t.astype(np.float32) @ mat)
     if kind == "unit":
         with np.errstate(all="raise"):  # the checks never warn (a sum of m overflows here)

@@ -130,7 +130,7 @@ def _matmul_jvp(x: Dual | None, y: Dual | None, a: Any, b: Any, tag: int) -> Dua
     batch = batch_shape(x if x is not None else y)
     a_ndim, b_ndim = np.ndim(strip(a)), np.ndim(strip(b))
     if batch and (a_ndim, b_ndim) in ((2, 1), (1, 2)):
-        return make(ans, _batched_matrix_vector(x, y, a, b, a_ndim), tag)
+        return make(ans, _batched_matrix_vector(x, y, a, b, a_ndim, ans), tag)
     a2 = a if a_ndim > 1 else np.reshape(a, (1, -1))
     b2 = b if b_ndim > 1 else np.reshape(b, (-1, 1))
     out_ndim = max(a_ndim, b_ndim, 2)
@@ -147,7 +147,8 @@ def _matmul_jvp(x: Dual | None, y: Dual | None, a: Any, b: Any, tag: int) -> Dua
     return make(ans, tangent, tag)
 
 
-def _batched_matrix_vector(x: Dual | None, y: Dual | None, a: Any, b: Any, a_ndim: int) -> Any:
+def _batched_matrix_vector(x: Dual | None, y: Dual | None, a: Any, b: Any, a_ndim: int,
+                           ans: Any) -> Any:
     """Matrix-vector tangents for a batch of k directions as two matrix products.
 
     A batch of vector tangents is a (k, n) matrix, so ``A @ t_i`` for every i is
@@ -155,10 +156,10 @@ def _batched_matrix_vector(x: Dual | None, y: Dual | None, a: Any, b: Any, a_ndi
     """
     tangent = None
     if x is not None:  # x's tangent: (k, m, n) @ b, or (k, n) @ (n, p)
-        tangent = np.matmul(x.tangent, b) if a_ndim == 2 else rows_product(x.tangent, b)
+        tangent = np.matmul(x.tangent, b) if a_ndim == 2 else rows_product(x.tangent, b, ans)
     if y is not None:  # y's tangent: (k, n) @ a.T, or a @ (k, n, p)
-        term = rows_product(y.tangent, np.swapaxes(a, -1, -2)) if a_ndim == 2 else np.matmul(
-            a, y.tangent)
+        term = rows_product(y.tangent, np.swapaxes(a, -1, -2), ans) if a_ndim == 2 else (
+            np.matmul(a, y.tangent))
         tangent = term if tangent is None else tangent + term
     return tangent
 
@@ -190,7 +191,7 @@ GATHER_MIN_WORK = 2**16
 of less work costs less than the checks)."""
 
 
-def rows_product(t: Any, m: Any) -> Any:
+def rows_product(t: Any, m: Any, value: Any = None) -> Any:
     """``t @ m`` for a batch of vector tangents ``t`` (k, n) and a matrix ``m`` (n, p).
 
     Where every row of ``t`` has exactly one nonzero entry -- the seeds of a
@@ -204,6 +205,11 @@ def rows_product(t: Any, m: Any) -> Any:
     not); the result then equals the matrix product's entry for entry (up to
     the sign of a zero).  Anything else, and products too small to repay the
     checks, is NumPy's ``matmul``.
+
+    ``value``, if given, is the primal product ``v @ m`` (or ``m.T @ v``) of
+    some vector ``v`` with ``m``: an inf or NaN in ``m`` makes the entries of
+    that product it enters inf or NaN (``inf * 0`` is NaN), so a finite
+    ``value`` proves ``m`` finite without reading all of ``m`` again.
 
     Examples
     --------
@@ -225,7 +231,7 @@ def rows_product(t: Any, m: Any) -> Any:
             # means every entry is finite (an inf or nan would make it inf or nan).
             if np.count_nonzero(nonzero) == k and bool(np.all(scales != 0)):
                 with np.errstate(over="ignore", invalid="ignore"):  # silent: a test only
-                    finite = bool(np.isfinite(np.sum(m)))
+                    finite = bool(np.isfinite(np.sum(m if value is None else value)))
             else:
                 finite = False
             if finite:
