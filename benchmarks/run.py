@@ -54,12 +54,13 @@ THREAD_VARIABLES = (
     "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
     "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS",
 )  # fmt: skip
-for _variable in THREAD_VARIABLES:  # before NumPy (or a peer) loads its thread pools
-    os.environ[_variable] = "1"
-os.environ["XLA_FLAGS"] = " ".join(
-    [os.environ.get("XLA_FLAGS", ""),
-     "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"]
-).strip()
+if __name__ == "__main__":  # run as the benchmark: pin before NumPy (or a peer) loads its pools
+    for _variable in THREAD_VARIABLES:
+        os.environ[_variable] = "1"
+    os.environ["XLA_FLAGS"] = " ".join(
+        [os.environ.get("XLA_FLAGS", ""),
+         "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"]
+    ).strip()
 
 import argparse  # noqa: E402 - after the thread variables, on purpose
 import cProfile  # noqa: E402
@@ -680,7 +681,8 @@ def format_table(report: Report) -> str:
 
 def pin_threads() -> tuple[Any, dict[str, Any]]:
     """Limit every thread pool loaded so far to one thread; the limiter and what it found."""
-    found: dict[str, Any] = {"variables": {name: os.environ[name] for name in THREAD_VARIABLES}}
+    found: dict[str, Any] = {"variables": {name: os.environ.get(name) for name in
+                                           THREAD_VARIABLES}}
     if threadpoolctl is None:
         found["threadpoolctl"] = "not installed (pip install threadpoolctl, or '.[bench]')"
         return None, found
@@ -711,7 +713,8 @@ def load_average() -> list[float] | None:
         return None
 
 
-def environment(quick: bool, threads: dict[str, Any], load_at_start: Any) -> dict[str, Any]:
+def environment(quick: bool, threads: dict[str, Any], load_at_start: Any,
+                largest: int) -> dict[str, Any]:
     versions = {"numpy": np.__version__, "dualdiff": dualdiff.__version__}
     for name in ("scipy", "jax", "torch", "autograd"):
         if name in sys.modules:
@@ -727,6 +730,7 @@ def environment(quick: bool, threads: dict[str, Any], load_at_start: Any) -> dic
         "cpu_count": os.cpu_count(),
         "versions": versions,
         "quick": quick,
+        "largest": largest,
         "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "threads": threads,
         "load_average": {"start": load_at_start, "end": load_average()},
@@ -766,10 +770,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-peers", action="store_true", help="measure dualdiff only")
     parser.add_argument("--only", nargs="+", metavar="GROUP",
                         choices=[group.name for group in GROUPS], help="run these groups only")
+    parser.add_argument("--largest", type=int, metavar="N",
+                        help="skip Jacobians and Hessians larger than N (a full run: 10000)")
     args = parser.parse_args(argv)
 
     load_at_start = load_average()
     settings = QUICK if args.quick else FULL
+    if args.largest is not None:
+        settings = Settings(settings.loop_seconds, settings.repeats, settings.big_repeats,
+                            args.largest)
     peers, skipped = ({}, ["peers: skipped (--no-peers)"]) if args.no_peers else load_peers()
     limiter, threads = pin_threads()  # after the peers load their own pools
     report = Report(skipped=list(skipped))
@@ -781,7 +790,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if limiter is not None:
             limiter.restore_original_limits()
-    env = environment(args.quick, threads, load_at_start)
+    env = environment(args.quick, threads, load_at_start, settings.largest)
 
     print(format_table(report))
     print()
