@@ -8,6 +8,7 @@ classic column-by-column loop with unbatched tangents.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -75,7 +76,7 @@ def jacobian_columns(
     value, jacobian
     """
     shape = np.shape(x.value if type(x) is Dual else x)
-    n = int(np.prod(shape))
+    n = math.prod(shape)
     if chunk_size is None:
         chunk_size = default_chunk_size(n)
     if not isinstance(chunk_size, int | np.integer) or chunk_size < 1:
@@ -178,6 +179,9 @@ def _seeds(x: Any, shape: tuple[int, ...], dtype: np.dtype, start: int, stop: in
         return np.zeros((0, *shape), dtype=dtype), (0,)
     lead = () if single else (stop - start,)
     seeds = memory.zeros_like_layout(plain, lead, dtype)
+    if len(shape) == 1 and not single:  # (k, n), C order: entry (i, start + i) is a stride
+        seeds.reshape(-1)[start:start + (stop - start) * (shape[0] + 1):shape[0] + 1] = 1.0
+        return seeds, lead
     cells = np.unravel_index(np.arange(start, stop), shape)
     if single:
         seeds[tuple(c[0] for c in cells)] = 1.0

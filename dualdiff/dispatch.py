@@ -392,9 +392,22 @@ def apply_unary(rule: UfuncRule, x: Dual) -> Dual:
     if type(partial) is float and partial == 0.0:
         return make(ans, zero_tangent(ans, batch_shape(x)), x.tag)
     tangent = _scaled(slope, x.tangent, (value, ans))
+    if _plain_result(ans, tangent):  # the common array case: nothing to match or lay out
+        return make(ans, tangent, x.tag)
     if type(tangent) is float and not ordinary(tangent):
         tangent = float(np.multiply(slope, x.tangent))  # NumPy's overflow, as on float64
     return make(ans, _laid_out(_match_precision(tangent, ans), ans), x.tag)
+
+
+def _plain_result(ans: Any, tangent: Any) -> bool:
+    """Whether a fresh tangent already suits ``ans`` as it is (cheap checks, common case).
+
+    A plain array of ``ans``'s dtype, where ``ans`` is a plain array of at most one
+    dimension (one memory order): :func:`_match_precision` and :func:`_laid_out` would
+    return it unchanged.  The shape is the caller's to check where it may broadcast.
+    """
+    return (type(ans) is np.ndarray and type(tangent) is np.ndarray and ans.ndim < 2
+            and tangent.dtype == ans.dtype)
 
 
 def _moderate(x: Any) -> bool:
@@ -529,6 +542,8 @@ def _binary(
                            batch + _shape(ans))
     if tangent is None:
         return make(ans, zero_tangent(ans, batch), tag)
+    if _plain_result(ans, tangent) and tangent.shape == batch + ans.shape:
+        return make(ans, tangent, tag)
     return make(ans, _fit(_match_precision(tangent, ans), ans, batch), tag)
 
 
