@@ -73,6 +73,7 @@ import math  # noqa: E402
 import platform  # noqa: E402
 import pstats  # noqa: E402
 import statistics  # noqa: E402
+import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 import tracemalloc  # noqa: E402
@@ -83,6 +84,7 @@ from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout's dualdiff
 import dualdiff  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -716,6 +718,12 @@ def load_average() -> list[float] | None:
 def environment(quick: bool, threads: dict[str, Any], load_at_start: Any,
                 largest: int) -> dict[str, Any]:
     versions = {"numpy": np.__version__, "dualdiff": dualdiff.__version__}
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                                text=True, check=False, cwd=Path(__file__).parent).stdout.strip()
+    except OSError:
+        commit = ""
+    versions["dualdiff"] += f" ({commit})" if commit else ""
     for name in ("scipy", "jax", "torch", "autograd"):
         if name in sys.modules:
             try:
