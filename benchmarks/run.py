@@ -24,6 +24,9 @@ baseline in the same run:
 4. ``hessian``: ``hessian(rosen, x)`` of the Rosenbrock function and SciPy's hand-written
    ``rosen_hess``, against one ``rosen(x)``; ``hessian memory``: the peak traced memory of
    ``hessian(rosen, x)`` (``n = 1000``: one call, timed and traced together).
+5. ``sparsity detection``: ``jacobian_sparsity(F, x)`` at ``n = 10**5`` against one ``F(x)``
+   (``benchmarks/sparsity.py``, which also runs alone).
+6. ``sparse``: sparse Jacobians and Hessians (``benchmarks/sparse.py``).
 
 Every derivative is checked before it is timed: dualdiff's against the hand-written one,
 peers' (``jax``, ``torch``, ``autograd``, measured when they can be imported, skipped with
@@ -89,6 +92,7 @@ import dualdiff  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
 import minimal_dual  # noqa: E402 - the benchmark's own floor reference, beside this file
+import sparsity  # noqa: E402 - sparsity detection rows (benchmarks/sparsity.py)
 
 try:
     import threadpoolctl
@@ -117,7 +121,8 @@ TARGETS: dict[tuple[str, str, str], float] = {
     ("jacobian memory", "n=10000", "dualdiff jacobian"): 2.5,
     ("hessian", "n=100", "dualdiff hessian"): 200.0,
 }
-"""Ratios to the baseline dualdiff aims at (issue 11's table)."""
+TARGETS.update(sparsity.TARGETS)
+"""Ratios to the baseline dualdiff aims at (issue 11's table, and the other groups')."""
 
 LIMITS: dict[tuple[str, str, str], float] = {
     ("jacobian", "n=10000", "dualdiff jacobian"): 2.0,  # seconds
@@ -134,10 +139,11 @@ class Settings:
     repeats: int
     big_repeats: int  # for calls that take milliseconds (n = 1e6, Jacobians at n = 500)
     largest: int  # the largest n of the Jacobian and Hessian groups
+    quick: bool = False
 
 
 FULL = Settings(loop_seconds=0.05, repeats=21, big_repeats=9, largest=10**4)
-QUICK = Settings(loop_seconds=0.005, repeats=3, big_repeats=2, largest=500)
+QUICK = Settings(loop_seconds=0.005, repeats=3, big_repeats=2, largest=500, quick=True)
 
 
 @dataclass
@@ -631,6 +637,33 @@ def bench_hessian(report: Report, peers: dict[str, Any], settings: Settings) -> 
         report.add(Row("hessian memory", case, "dualdiff hessian", peak, peak / size, unit="B"))
 
 
+def bench_sparsity(report: Report, peers: dict[str, Any], settings: Settings) -> None:
+    """Sparsity detection (``benchmarks/sparsity.py``, which also runs alone)."""
+    for row in sparsity.bench(settings.big_repeats):  # its own timer: CPU time, round-robin
+        report.add(Row(*row))
+
+
+def bench_sparse(report: Report, peers: dict[str, Any], settings: Settings) -> None:
+    """The sparse Jacobian and Hessian benchmarks of ``sparse.py`` (beside this file)."""
+    import sparse  # noqa: PLC0415 - benchmarks/sparse.py, first on sys.path
+
+    def add(
+        benchmark: str,
+        case: str,
+        method: str,
+        median: float,
+        ratio: float,
+        unit: str,
+        target: float | None,
+    ) -> None:
+        row = Row(benchmark, case, method, median, ratio, unit=unit)
+        report.add(row)
+        if target is not None:
+            row.target, row.ok, row.target_kind = target, ratio <= target, "ratio"
+
+    report.skipped += sparse.run(add, settings.quick, peak_bytes)
+
+
 GROUPS: list[Group] = [
     Group("scalar", bench_scalar),
     Group("elementwise", bench_elementwise),
@@ -638,6 +671,8 @@ GROUPS: list[Group] = [
     Group("jacobian", bench_jacobian),
     Group("jacobian memory", bench_jacobian_memory),
     Group("hessian", bench_hessian),
+    Group("sparsity detection", bench_sparsity),
+    Group("sparse", bench_sparse),
 ]
 """The row groups, run in this order; a benchmark module adds its own with ``append``."""
 
@@ -786,7 +821,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = QUICK if args.quick else FULL
     if args.largest is not None:
         settings = Settings(settings.loop_seconds, settings.repeats, settings.big_repeats,
-                            args.largest)
+                            args.largest, settings.quick)
     peers, skipped = ({}, ["peers: skipped (--no-peers)"]) if args.no_peers else load_peers()
     limiter, threads = pin_threads()  # after the peers load their own pools
     report = Report(skipped=list(skipped))

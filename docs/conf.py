@@ -28,6 +28,7 @@ from __future__ import annotations
 import filecmp
 import json
 import os
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -49,7 +50,13 @@ release = version = dualdiff.__version__
 
 # --- general -------------------------------------------------------------------------------------
 
-extensions = ["myst_nb", "sphinx.ext.autodoc", "sphinx.ext.napoleon", "sphinx.ext.mathjax"]
+extensions = [
+    "myst_nb",
+    "sphinx.ext.autodoc",
+    "sphinx.ext.napoleon",
+    "sphinx.ext.mathjax",
+    "sphinx-mathjax-offline",  # the docs extra: MathJax 3 copied into _static, no CDN
+]
 exclude_patterns = ["_build", "README.md", "**/.ipynb_checkpoints", "jupyter_execute"]
 myst_enable_extensions = ["dollarmath", "colon_fence"]
 myst_heading_anchors = 3
@@ -74,6 +81,11 @@ nb_merge_streams = True
 
 html_theme = "furo"
 html_title = f"dualdiff {release}"
+html_static_path = ["_static"]
+html_css_files = ["dualdiff.css"]  # notebook input and output cells styled apart
+# The maths renders offline: sphinx-mathjax-offline copies its MathJax into _static/mathjax
+# (it sets this path too; stated here so the page's script and the copy cannot drift apart).
+mathjax_path = "mathjax/tex-chtml.js"
 
 # --- benchmarks: the last full run, committed --------------------------------------------------
 
@@ -262,6 +274,66 @@ def insert_coverage_table(app: Any, docname: str, source: list[str]) -> None:
     source[0] = text.replace(COVERAGE_MARKER, markdown_report(classify()), 1)
 
 
+SCALING_PAGE = "scaling"
+SCALING_MARKER = "% scaling-figures"
+SCALING_JSON = ROOT / "benchmarks" / "results" / "parallel.json"
+
+
+def scaling_figures(data: dict[str, Any]) -> str:
+    """MyST Markdown for the committed JSON of ``benchmarks/parallel.py``."""
+    env = data["environment"]
+    lines = [
+        "| benchmark | case | method | median | vs. baseline | target | met |",
+        "| --- | --- | --- | ---: | ---: | ---: | :---: |",
+    ]
+    for row in data["rows"]:
+        if "speedup" in row:
+            versus = f"speed-up {row['speedup']:.2f}x"
+        elif "ratio" in row:
+            versus = f"{row['ratio']:.2f}x the primal's time"
+        else:
+            versus = f"(serial block {row['serial_block'] * 1e3:.2f} ms)"
+        sign = "≥" if "speedup" in row else "≤"
+        target = "" if row.get("target") is None else f"{sign} {row['target']:g}x"
+        met = {True: "yes", False: "**no**", None: ""}[row.get("ok")]
+        lines.append(f"| {row['benchmark']} | {row['case']} | {row['method']} | "
+                     f"{row['median'] * 1e3:.2f} ms | {versus} | {target} | {met} |")
+    columns = next(row for row in data["rows"] if row["benchmark"] == "columns")
+    lines += ["", f"- The simulation's plain evaluation took {columns['f_seconds'] * 1e3:.1f} ms "
+              f"(grid of {columns['grid']} points)."]
+    for row in data["rows"]:
+        if row["benchmark"] == "dask":
+            rss = ", ".join(f"{peak - base:.0f}" for peak, base in
+                            zip(row["peak_rss_mib"], row["baseline_rss_mib"], strict=True))
+            lines.append(f"- {row['method']}: peak resident memory of each worker above its "
+                         "value after a warm-up sum of the persisted inputs, "
+                         f"{rss} MiB (one chunk is {row['chunk_mib']:.1f} MiB).")
+    lines.append(
+        f"- Measured {env['date']} by `benchmarks/parallel.py"
+        f"{' --quick' if env['quick'] else ''}` on {env['platform']}, {env['cpus']} CPUs, "
+        f"Python {env['python']}, NumPy {env['numpy']}; load average (1 min) "
+        f"{env['load_before']:.1f} before and {env['load_after']:.1f} after the run (the "
+        "machine was shared: a load above the CPU count takes CPU time from the workers)."
+    )
+    return "\n".join(lines) + "\n"
+
+
+def insert_scaling_figures(app: Any, docname: str, source: list[str]) -> None:
+    """Replace the marker line of the scaling page with the committed measurements."""
+    if docname != SCALING_PAGE:
+        return
+    from sphinx.errors import ExtensionError  # noqa: PLC0415 - only during a build
+
+    text = source[0]
+    if SCALING_MARKER not in text.splitlines():
+        raise ExtensionError(f"{docname} lost its {SCALING_MARKER!r} line")
+    try:
+        figures = scaling_figures(json.loads(SCALING_JSON.read_text(encoding="utf-8")))
+    except (OSError, KeyError, TypeError, ValueError, StopIteration) as error:
+        raise ExtensionError(f"cannot render {SCALING_JSON}: {error!r}") from error
+    source[0] = text.replace(SCALING_MARKER, figures, 1)
+
+
 def always_reread_performance(app: Any, env: Any, added: Any, changed: Any, removed: Any) -> list:
     """The measurements change on every build, so the performance page is always re-read."""
     return [BENCHMARK_PAGE] if BENCHMARK_PAGE in env.found_docs else []
@@ -301,6 +373,29 @@ def mirror_notebooks(app: Any) -> None:
             path.rmdir()
 
 
+LEARNING_PATH_PAGE = "learning_path"
+NOTEBOOK_LINK = re.compile(r"\{doc\}`([^`<]+?)\s*<notebooks/([\w.-]+)>`")
+
+
+def unlink_absent_notebooks(app: Any, docname: str, source: list[str]) -> None:
+    """On the learning-path page, name a notebook that ``notebooks/`` lacks, without a link.
+
+    The page lists notebooks as they are planned; a link to one that is not
+    there would fail the build (``-W``).  Links to notebooks that exist are
+    left alone, and the tests check that every one of those is linked.
+    """
+    if docname != LEARNING_PATH_PAGE:
+        return
+
+    def name_only(match: re.Match[str]) -> str:
+        title, name = match[1], match[2]
+        if (NOTEBOOKS / f"{name}.ipynb").is_file():
+            return match[0]
+        return f"{title} (notebook `{name}`, not in this build)"
+
+    source[0] = NOTEBOOK_LINK.sub(name_only, source[0])
+
+
 def use_this_python_for_notebooks(app: Any) -> None:
     """A private ``python3`` kernel spec running ``sys.executable``, ahead of any user spec."""
     jupyter_dir = Path(app.doctreedir) / "jupyter"
@@ -325,5 +420,7 @@ def setup(app: Any) -> dict[str, Any]:
     app.connect("builder-inited", load_benchmarks)
     app.connect("source-read", insert_benchmark_tables)
     app.connect("source-read", insert_coverage_table)
+    app.connect("source-read", unlink_absent_notebooks)
+    app.connect("source-read", insert_scaling_figures)
     app.connect("env-get-outdated", always_reread_performance)
     return {"parallel_read_safe": False}

@@ -25,21 +25,36 @@ from dualdiff.api import (
 )
 from dualdiff.dispatch import is_nan_safe, nan_safe, register_function, register_ufunc
 from dualdiff.dual import Dual
+from dualdiff.sparse import hessian_sparsity, jacobian_sparsity
+from dualdiff.sparse.hessian import SparseHessian, sparse_hessian
+from dualdiff.sparse.jacobian import SparseJacobian, sparse_jacobian
+from dualdiff.taylor import Jet, derivatives, laplacian, mixed_partial, taylor
 from dualdiff.tracing import EvaluationTrace, trace
 
 __all__ = [
     "Dual",
     "EvaluationTrace",
+    "Jet",
+    "SparseHessian",
+    "SparseJacobian",
     "derivative",
+    "derivatives",
     "gradient",
     "hessian",
+    "hessian_sparsity",
     "hvp",
     "is_nan_safe",
     "jacobian",
+    "jacobian_sparsity",
     "jvp",
+    "laplacian",
+    "mixed_partial",
     "nan_safe",
     "register_function",
     "register_ufunc",
+    "sparse_hessian",
+    "sparse_jacobian",
+    "taylor",
     "trace",
     "value_and_derivative",
     "value_and_gradient",

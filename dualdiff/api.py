@@ -15,7 +15,7 @@ import numpy as np
 from dualdiff.columns import default_hessian_chunk_size, jacobian_columns
 from dualdiff.dispatch import batch_shape, make, zero_tangent
 from dualdiff.dual import Dual, as_value
-from dualdiff.memory import tags_in
+from dualdiff.memory import lazy_guard, tags_in
 from dualdiff.tags import is_running, new_tag, running
 
 Function = Callable[..., Any]
@@ -110,6 +110,15 @@ def _seed(primal: Any, tangent: Any, tag: int) -> Dual:
 # --- jvp ---------------------------------------------------------------------------------------
 
 
+def _no_executor(executor: Any, verb: str) -> None:
+    """Refuse ``executor=`` with ``sparsity=`` rather than silently run serially."""
+    if executor is not None:
+        raise TypeError(
+            f"{verb}(sparsity=...) runs its compressed passes in this process; executor= "
+            "is not supported with sparsity= yet: drop one of the two"
+        )
+
+
 def jvp(f: Function, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[Any, Any]:
     """Evaluate ``f`` and its Jacobian-vector product in one forward pass.
 
@@ -151,7 +160,7 @@ def jvp(f: Function, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[A
     batches = {batch_shape(d) for d in seeded}
     if len(batches) > 1:
         raise ValueError(f"all tangents must carry the same batch of directions, got {batches}")
-    with running(tag, *tags_in(primals)):
+    with running(tag, *tags_in(primals)), lazy_guard():
         out = f(*seeded)
     return extract(out, tag, batches.pop() if batches else ())
 
@@ -196,11 +205,13 @@ def value_and_derivative(f: Function, x: Any) -> tuple[Any, Any]:
     return extract(out, tag, ())
 
 
-def derivative(f: Function, x: Any) -> Any:
+def derivative(f: Function, x: Any, *, order: int = 1) -> Any:
     """Return the derivative of ``f`` at the scalar ``x``.
 
     Nest calls for higher derivatives; each call has its own tag, so they
-    never confuse one another's perturbations.
+    never confuse one another's perturbations.  ``order=K`` gives the K-th
+    derivative from one Taylor pass instead (:func:`dualdiff.taylor.taylor`),
+    whose cost grows quadratically in K where nesting grows exponentially.
 
     Parameters
     ----------
@@ -208,11 +219,13 @@ def derivative(f: Function, x: Any) -> Any:
         A function of one scalar, returning a number or an array.
     x : float or complex
         The point.
+    order : int, optional
+        Which derivative (default 1).
 
     Returns
     -------
     float, complex or ndarray
-        ``f'(x)``, of ``f(x)``'s shape.
+        ``f'(x)`` (or ``f^(K)(x)``), of ``f(x)``'s shape.
 
     Examples
     --------
@@ -223,14 +236,21 @@ def derivative(f: Function, x: Any) -> Any:
     12.0
     >>> derivative(lambda x: x * derivative(lambda y: x + y, 1.0), 1.0)
     1.0
+    >>> derivative(lambda x: x**5, 1.0, order=4)
+    120.0
     """
+    if order != 1:
+        from dualdiff.taylor.api import derivative_of_order  # noqa: PLC0415 - it imports this module
+
+        return derivative_of_order(f, x, order)
     return value_and_derivative(f, x)[1]
 
 
 # --- array input -------------------------------------------------------------------------------
 
 
-def value_and_jacobian(f: Function, x: Any, *, chunk_size: int | None = None) -> tuple[Any, Any]:
+def value_and_jacobian(f: Function, x: Any, *, chunk_size: int | None = None,
+                       executor: Any = None) -> tuple[Any, Any]:
     """Return ``f(x)`` and the Jacobian of ``f`` at ``x``.
 
     Parameters
@@ -247,6 +267,12 @@ def value_and_jacobian(f: Function, x: Any, *, chunk_size: int | None = None) ->
         How many Jacobian columns to push through ``f`` at once as a batch of
         tangents.  ``1`` evaluates column by column; the default bounds the
         memory of the seeded tangents (see :func:`dualdiff.columns.default_chunk_size`).
+    executor : optional
+        Runs the chunks in parallel, one task each: a ``concurrent.futures``
+        executor (threads, processes, loky), a ``dask.distributed.Client`` (or
+        its ``get_executor()``), or a map-like callable such as
+        ``multiprocessing.Pool().map``; the result is the serial one, bit for bit
+        (see :mod:`dualdiff.parallel` and the "Scaling out" page).
 
     Returns
     -------
@@ -270,7 +296,8 @@ def value_and_jacobian(f: Function, x: Any, *, chunk_size: int | None = None) ->
            [0., 0.]])
     """
     _check_callable(f, "jacobian")
-    return jacobian_columns(_stacking(f), as_value(x), chunk_size=chunk_size, extract=extract)
+    return jacobian_columns(_stacking(f), as_value(x), chunk_size=chunk_size, extract=extract,
+                            executor=executor)
 
 
 def _stacking(f: Function) -> Function:
@@ -305,12 +332,18 @@ def _stack(out: Any) -> Any:
     return np.stack(items)
 
 
-def jacobian(f: Function, x: Any, *, chunk_size: int | None = None) -> Any:
+def jacobian(
+    f: Function, x: Any, *, chunk_size: int | None = None, sparsity: Any = None,
+    executor: Any = None,
+) -> Any:
     """Return the Jacobian of ``f`` at ``x``, of shape ``f(x).shape + x.shape``.
 
     ``f`` returns an array, a number, or a (nested) list or tuple of numbers,
     same-shape arrays and dual numbers, stacked as ``np.array`` would stack it
-    (see :func:`value_and_jacobian`).
+    (see :func:`value_and_jacobian`).  With ``sparsity="auto"`` or a pattern,
+    the Jacobian is a ``scipy.sparse.csr_array`` of shape ``(f(x).size, x.size)``
+    computed by colouring and compression (:func:`dualdiff.sparse_jacobian`), and
+    ``chunk_size`` counts colours per forward pass.
 
     Examples
     --------
@@ -319,10 +352,16 @@ def jacobian(f: Function, x: Any, *, chunk_size: int | None = None) -> Any:
     array([[3., 2.],
            [1., 1.]])
     """
-    return value_and_jacobian(f, x, chunk_size=chunk_size)[1]
+    if sparsity is not None:
+        from dualdiff.sparse.jacobian import sparse_jacobian  # noqa: PLC0415 - needs scipy
+
+        _no_executor(executor, "jacobian")
+        return sparse_jacobian(f, x, sparsity=sparsity, chunk_size=chunk_size)(x)
+    return value_and_jacobian(f, x, chunk_size=chunk_size, executor=executor)[1]
 
 
-def value_and_gradient(f: Function, x: Any, *, chunk_size: int | None = None) -> tuple[Any, Any]:
+def value_and_gradient(f: Function, x: Any, *, chunk_size: int | None = None,
+                       executor: Any = None) -> tuple[Any, Any]:
     """Return ``f(x)`` and the gradient of a scalar-valued ``f`` at ``x``.
 
     Examples
@@ -332,7 +371,7 @@ def value_and_gradient(f: Function, x: Any, *, chunk_size: int | None = None) ->
     (5.0, array([2., 4.]))
     """
     _check_callable(f, "gradient")
-    value, grad = value_and_jacobian(f, x, chunk_size=chunk_size)
+    value, grad = value_and_jacobian(f, x, chunk_size=chunk_size, executor=executor)
     if np.ndim(value.value if type(value) is Dual else value) != 0:
         raise TypeError(
             f"gradient(f, x) needs f to return a scalar, but f returned shape "
@@ -341,7 +380,7 @@ def value_and_gradient(f: Function, x: Any, *, chunk_size: int | None = None) ->
     return value, grad
 
 
-def gradient(f: Function, x: Any, *, chunk_size: int | None = None) -> Any:
+def gradient(f: Function, x: Any, *, chunk_size: int | None = None, executor: Any = None) -> Any:
     """Return the gradient of a scalar-valued ``f`` at ``x`` (shape of ``x``).
 
     Examples
@@ -350,10 +389,11 @@ def gradient(f: Function, x: Any, *, chunk_size: int | None = None) -> Any:
     >>> gradient(lambda x: x[0] * np.exp(x[1]), np.array([2.0, 0.0]))
     array([1., 2.])
     """
-    return value_and_gradient(f, x, chunk_size=chunk_size)[1]
+    return value_and_gradient(f, x, chunk_size=chunk_size, executor=executor)[1]
 
 
-def value_and_hessian(f: Function, x: Any, *, chunk_size: int | None = None) -> tuple[Any, Any]:
+def value_and_hessian(f: Function, x: Any, *, chunk_size: int | None = None,
+                      executor: Any = None) -> tuple[Any, Any]:
     """Return ``f(x)`` and the Hessian of a scalar-valued ``f`` (shape ``x.shape * 2``).
 
     Forward over forward: the Jacobian of the gradient, one nested pass per
@@ -371,6 +411,8 @@ def value_and_hessian(f: Function, x: Any, *, chunk_size: int | None = None) -> 
         each second-order tangent within the Jacobian's seed budget
         (:func:`dualdiff.columns.default_hessian_chunk_size`), so memory grows
         as O(n^2 chunk_size), not O(n^3).
+    executor : optional
+        Runs the outer Jacobian's chunks (see :func:`value_and_jacobian`).
 
     Examples
     --------
@@ -380,6 +422,10 @@ def value_and_hessian(f: Function, x: Any, *, chunk_size: int | None = None) -> 
            [2., 0.]]))
     """
     _check_callable(f, "hessian")
+    if executor is not None:  # the value travels back with the gradient: workers have no `seen`
+        from dualdiff.parallel import value_and_hessian as distributed  # noqa: PLC0415
+
+        return distributed(f, x, chunk_size=chunk_size, executor=executor)
     seen = []
 
     def grad(y: Any) -> Any:
@@ -394,8 +440,12 @@ def value_and_hessian(f: Function, x: Any, *, chunk_size: int | None = None) -> 
     return _plain_scalar(value.value if type(value) is Dual else value), hess
 
 
-def hessian(f: Function, x: Any, *, chunk_size: int | None = None) -> Any:
+def hessian(f: Function, x: Any, *, chunk_size: int | None = None, executor: Any = None,
+            sparsity: Any = None) -> Any:
     """Return the Hessian of a scalar-valued ``f`` at ``x`` (see :func:`value_and_hessian`).
+
+    With ``sparsity="auto"`` or a pattern, the Hessian is a ``scipy.sparse.csr_array``
+    computed by colouring and compression (:func:`dualdiff.sparse_hessian`).
 
     Examples
     --------
@@ -404,7 +454,12 @@ def hessian(f: Function, x: Any, *, chunk_size: int | None = None) -> Any:
     array([[ 6.,  0.],
            [ 0., 12.]])
     """
-    return value_and_hessian(f, x, chunk_size=chunk_size)[1]
+    if sparsity is not None:
+        from dualdiff.sparse.hessian import sparse_hessian  # noqa: PLC0415 - needs scipy
+
+        _no_executor(executor, "hessian")
+        return sparse_hessian(f, x, sparsity=sparsity)(x)
+    return value_and_hessian(f, x, chunk_size=chunk_size, executor=executor)[1]
 
 
 def value_and_hvp(f: Function, x: Any, v: Any) -> tuple[Any, Any]:

@@ -57,6 +57,7 @@ def jacobian_columns(
     *,
     chunk_size: int | None,
     extract: Callable[[Any, int, tuple[int, ...]], tuple[Any, Any]],
+    executor: Any = None,
 ) -> tuple[Any, Any]:
     """Return ``f(x)`` and the Jacobian ``f(x).shape + x.shape``, chunk by chunk.
 
@@ -67,9 +68,12 @@ def jacobian_columns(
     x : float, ndarray or Dual
         The point (already promoted).
     chunk_size : int or None
-        Columns per forward pass; ``None`` picks :func:`default_chunk_size`.
+        Columns per forward pass; ``None`` picks :func:`default_chunk_size`
+        (or, with an executor, :func:`dualdiff.parallel.default_chunk_size`).
     extract : callable
         Splits ``f``'s output into value and tangent for a tag.
+    executor : optional
+        Where the blocks run (:mod:`dualdiff.parallel`); ``None``: here, one by one.
 
     Returns
     -------
@@ -78,32 +82,22 @@ def jacobian_columns(
     shape = np.shape(x.value if type(x) is Dual else x)
     n = math.prod(shape)
     if chunk_size is None:
-        chunk_size = default_chunk_size(n)
+        chunk_size = default_chunk_size(n) if executor is None else _parallel().default_chunk_size(
+            executor, n)
     if not isinstance(chunk_size, int | np.integer) or chunk_size < 1:
         raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
-    dtype = np.result_type(_plain(x))
+    single = chunk_size == 1 or n == 1
+    spans = [(start, min(n, start + chunk_size)) for start in range(0, max(n, 1), chunk_size)]
     value, found = None, _Columns(n)
-    outer = memory.tags_in(x)
-    for start in range(0, max(n, 1), chunk_size):
-        stop = min(n, start + chunk_size)
-        tag = new_tag()
-        seeds, batch = _seeds(x, shape, dtype, start, stop, single=chunk_size == 1 or n == 1)
-        with running(tag, *outer):
-            out = f(memory.make(memory.owned(x), seeds, tag))  # a fresh copy of the point
-        if isinstance(out, tuple | list):
-            raise TypeError(
-                "jacobian needs f to return one array, not a tuple or list; "
-                "stack the outputs (np.stack) or use jvp for several outputs"
-            )
-        value, tangent = extract(out, tag, batch)
-        if not batch:  # one unbatched column: give it the batch axis the others have
-            tangent = np.reshape(tangent, (1, *np.shape(_plain(tangent))))
-        if type(tangent) is np.ndarray and tangent.base is not None and np.may_share_memory(
-                tangent, seeds):
-            tangent = tangent.copy()  # a view of the seeds (f(x) = x[0]) must not keep them
-        found.add(tangent, start, stop)
-        if n == 1:
-            break
+    if executor is None:  # each chunk's columns go into the Jacobian as they come
+        for start, stop in spans:
+            value, tangent = column_block(f, x, start, stop, single=single, extract=extract)
+            found.add(tangent, start, stop)
+    else:
+        results = _parallel().map_blocks(executor, f, x, spans, single=single, extract=extract)
+        value = results[-1][0]
+        for (start, stop), (_, tangent) in zip(spans, results, strict=True):
+            found.add(tangent, start, stop)
     out_shape = np.shape(_plain(value))
     jacobian = found.jacobian(out_shape + shape)
     if not out_shape and not shape:  # scalar to scalar: a number, as derivative() gives
@@ -162,6 +156,47 @@ def _fill(filled: np.ndarray, tangent: np.ndarray, start: int, stop: int) -> np.
         filled = filled.astype(dtype)
     filled[start:stop] = tangent  # the columns, one after another: contiguous writes
     return filled
+
+
+def column_block(
+    f: Callable[[Any], Any],
+    x: Any,
+    start: int,
+    stop: int,
+    *,
+    single: bool,
+    extract: Callable[[Any, int, tuple[int, ...]], tuple[Any, Any]],
+    tag: int | None = None,
+) -> tuple[Any, Any]:
+    """``f(x)`` and the Jacobian columns ``start`` to ``stop`` (batch axis first): one pass.
+
+    ``tag`` is the pass's tag (drawn here when ``None``); a worker running the
+    block for another process is given the caller's (:mod:`dualdiff.parallel`).
+    """
+    plain = _plain(x)
+    if tag is None:
+        tag = new_tag()
+    seeds, batch = _seeds(x, np.shape(plain), np.result_type(plain), start, stop, single=single)
+    with running(tag, *memory.tags_in(x)), memory.lazy_guard():
+        out = f(memory.make(memory.owned(x), seeds, tag))  # a fresh copy of the point
+    if isinstance(out, tuple | list):
+        raise TypeError(
+            "jacobian needs f to return one array, not a tuple or list; "
+            "stack the outputs (np.stack) or use jvp for several outputs"
+        )
+    value, tangent = extract(out, tag, batch)
+    if not batch:  # one unbatched column: give it the batch axis the others have
+        tangent = np.reshape(tangent, (1, *np.shape(_plain(tangent))))
+    if type(tangent) is np.ndarray and tangent.base is not None and np.may_share_memory(
+            tangent, seeds):
+        tangent = tangent.copy()  # a view of the seeds (f(x) = x[0]) must not keep them
+    return value, tangent
+
+
+def _parallel() -> Any:
+    from dualdiff import parallel  # noqa: PLC0415 - only calls given an executor need it
+
+    return parallel
 
 
 def _seeds(x: Any, shape: tuple[int, ...], dtype: np.dtype, start: int, stop: int, *,

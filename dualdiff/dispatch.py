@@ -61,6 +61,9 @@ INTEGER_ARGUMENT_RULES: dict[np.ufunc, UfuncRule] = {}
 FUNCTIONS: dict[Callable[..., Any], Callable[..., Any]] = {}
 """NumPy function -> its dual implementation (``__array_function__``)."""
 
+LAZY_FUNCTIONS: dict[Callable[..., Any], Callable[..., Any]] = {}
+"""NumPy function -> its implementation for Duals of Dask arrays (:mod:`dualdiff.dask_arrays`)."""
+
 FUNCTION_EXAMPLES: dict[Callable[..., Any], tuple[Any, ...]] = {}
 """NumPy function -> test inputs (each a tuple of args, or ``(args, kwargs)``)."""
 
@@ -193,7 +196,7 @@ def is_operand(x: Any) -> bool:
         return True
     if isinstance(x, Dual | np.ndarray | np.generic):
         return x.dtype.kind in "biufc"
-    return isinstance(x, list | tuple)
+    return isinstance(x, list | tuple) or (memory.is_lazy(x) and x.dtype.kind in "biufc")
 
 
 def _constant(x: Any) -> Any:
@@ -834,7 +837,9 @@ def unary_operator(ufunc: np.ufunc) -> Callable[[Dual], Dual]:
     return method
 
 
-def array_ufunc(self: Dual, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+def array_ufunc(  # noqa: PLR0911 - flat on purpose: the hot path
+    self: Dual, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any
+) -> Any:
     """``Dual.__array_ufunc__``: a flat path for ``np.sin(scalar_dual)``, else ``call_ufunc``."""
     if len(inputs) == 1 and not kwargs and method == "__call__":
         value = self.value
@@ -864,8 +869,29 @@ def array_ufunc(self: Dual, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs
     elif len(inputs) == 2 and not kwargs and method == "__call__":
         rule = RULES.get(ufunc)
         if rule is not None:
-            return apply_binary(rule, *inputs)
-    return call_ufunc(ufunc, method, inputs, kwargs)
+            try:
+                return apply_binary(rule, *inputs)
+            except TypeError:
+                if outranked(inputs):
+                    return NotImplemented
+                raise
+    try:
+        return call_ufunc(ufunc, method, inputs, kwargs)
+    except TypeError:
+        if outranked(inputs):
+            return NotImplemented
+        raise
+
+
+OUTRANKING: set[type] = set()
+"""Types that take over an operation when they meet a Dual (Taylor mode's ``Jet``, whose
+coefficients may be Duals): ``Dual.__array_ufunc__`` and ``__array_function__`` return
+``NotImplemented`` for them, so NumPy asks that type next."""
+
+
+def outranked(items: Any) -> bool:
+    """Whether ``items`` (inputs, or NEP 18's ``types``) hold a type of :data:`OUTRANKING`."""
+    return any(type(x) in OUTRANKING or (isinstance(x, type) and x in OUTRANKING) for x in items)
 
 
 _OPERANDS = frozenset({float, int, complex, Dual, np.ndarray})
@@ -892,6 +918,9 @@ for _rule in RULES.values():
 
 def call_function(func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict) -> Any:
     """Handle ``Dual.__array_function__``."""
+    lazy = LAZY_FUNCTIONS.get(func)
+    if lazy is not None and memory.holds_lazy(args):
+        return lazy(*args, **kwargs)
     implementation = FUNCTIONS.get(func)
     if implementation is None:
         module = getattr(func, "__module__", "numpy") or "numpy"
@@ -919,6 +948,8 @@ def getitem(x: Dual, index: Any) -> Dual:
     its tangent is never a view into ``x``'s.
     """
     index = memory.index_tuple(index)
+    if memory.is_lazy(strip(x.value)):
+        return memory.lazy_getitem(x, index)
     if type(strip(x.value)) is not np.ndarray:  # a scalar: x[()] and x[...] are itself
         if index in ((), (Ellipsis,)):
             return x

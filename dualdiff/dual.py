@@ -180,9 +180,15 @@ class Dual:
         return _dispatch.array_ufunc(self, ufunc, method, *inputs, **kwargs)
 
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        if _dispatch.OUTRANKING and _dispatch.outranked(types):  # a Jet holding Duals
+            return NotImplemented
         return _dispatch.call_function(func, args, kwargs)
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        from dualdiff.sparse.matmul import scipy_matmul_asks  # noqa: PLC0415 - the error path
+
+        if scipy_matmul_asks():  # scipy.sparse's A @ x: answer so that it calls __rmatmul__
+            return np.array(None, dtype=object)
         raise TypeError(_NOT_AN_ARRAY)
 
     # --- conversions that would lose the tangent ---------------------------------------------
@@ -495,14 +501,23 @@ def _rdivmod(self: Dual, other: Any) -> Any:
 
 def _matmul(self: Dual, other: Any) -> Any:
     if not _dispatch.is_operand(other):
-        return NotImplemented
+        return _sparse_matmul(self, other)
     return np.matmul(self, other)
 
 
 def _rmatmul(self: Dual, other: Any) -> Any:
     if not _dispatch.is_operand(other):
-        return NotImplemented
+        return _sparse_matmul(other, self)
     return np.matmul(other, self)
+
+
+def _sparse_matmul(a: Any, b: Any) -> Any:
+    """``a @ b`` with a ``scipy.sparse`` matrix on one side (else ``NotImplemented``)."""
+    from dualdiff.sparse import matmul  # noqa: PLC0415 - SciPy only when it is used
+
+    if not (matmul.is_scipy_sparse(a) or matmul.is_scipy_sparse(b)):
+        return NotImplemented
+    return matmul.sparse_matmul(a, b)
 
 
 def as_value(value: Any) -> Any:
@@ -521,6 +536,10 @@ def as_value(value: Any) -> Any:
         if array.ndim == 0 and array.dtype in (np.float64, np.complex128):
             return array.item()
         return array[()] if array.ndim == 0 else array
+    if kind.__module__.startswith("dask."):  # a Dask array: lazy values (dualdiff.dask_arrays)
+        from dualdiff.dask_arrays import as_value as lazy_value  # noqa: PLC0415
+
+        return lazy_value(value)
     raise TypeError(f"a Dual's value must be a number or an array, not {kind.__name__}")
 
 
@@ -546,7 +565,8 @@ def _as_tangent(tangent: Any, value: Any) -> Any:
     if tangent_dtype.kind == "c" and dtype.kind != "c":
         raise TypeError("a real Dual cannot have a complex tangent; make the value complex")
     if tangent_dtype != dtype or type(value) in (float, complex):
-        tangent = np.asarray(tangent, dtype=dtype)
+        lazy = hasattr(tangent, "dask")  # a Dask array: cast lazily, never computed here
+        tangent = tangent.astype(dtype) if lazy else np.asarray(tangent, dtype=dtype)
         if tangent.ndim == 0:
             return tangent.item() if type(value) in (float, complex) else tangent[()]
     return tangent

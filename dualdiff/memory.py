@@ -34,6 +34,7 @@ and raises ``TypeError`` otherwise.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Iterator
 from typing import Any
@@ -95,6 +96,39 @@ def tags_in(x: Any) -> set[int]:
     return found
 
 
+def is_lazy(x: Any) -> bool:
+    """Whether ``x`` is a Dask array: a lazy value, allocated and computed by Dask only."""
+    return type(x).__module__.startswith("dask.") and hasattr(x, "dask")
+
+
+def _lazy() -> Any:
+    from dualdiff import dask_arrays  # noqa: PLC0415 - only for Dask values
+
+    return dask_arrays
+
+
+def lazy_guard() -> Any:
+    """While ``f`` runs: refuse Dask computes if Dask is loaded (:mod:`dualdiff.dask_arrays`)."""
+    if "dask.array" not in sys.modules:
+        return _NO_GUARD
+    return (sys.modules.get("dualdiff.dask_arrays") or _lazy()).refusing_computes()
+
+
+_NO_GUARD = contextlib.nullcontext()
+
+
+def holds_lazy(x: Any) -> bool:
+    """Whether ``x`` (a Dual, array, or tuple/list of them) holds a Dask array."""
+    if isinstance(x, tuple | list):
+        return any(holds_lazy(item) for item in x)
+    return is_lazy(strip(x))
+
+
+def lazy_getitem(x: Dual, index: tuple[Any, ...]) -> Dual:
+    """``x[index]`` of a Dual of Dask arrays (:func:`dualdiff.dask_arrays.getitem`)."""
+    return _lazy().getitem(x, index)
+
+
 # --- layout ------------------------------------------------------------------------------------
 
 
@@ -112,6 +146,8 @@ def empty_like_layout(value: Any, lead: tuple[int, ...], dtype: Any) -> np.ndarr
     axes is a view exactly when it is one of the value.
     """
     shape = np.shape(value)
+    if not isinstance(value, np.ndarray) and is_lazy(value):
+        return _lazy().zeros(value, lead, dtype)
     if not isinstance(value, np.ndarray) or value.ndim < 2 or value.flags.c_contiguous:
         return np.empty(lead + shape, dtype=dtype)
     order = _order(value)
@@ -121,7 +157,9 @@ def empty_like_layout(value: Any, lead: tuple[int, ...], dtype: Any) -> np.ndarr
 
 
 def zeros_like_layout(value: Any, lead: tuple[int, ...], dtype: Any) -> np.ndarray:
-    """Zeros of shape ``lead + value.shape`` laid out like ``value``."""
+    """Zeros of shape ``lead + value.shape`` laid out like ``value`` (lazy for a Dask value)."""
+    if not isinstance(value, np.ndarray) and is_lazy(value):
+        return _lazy().zeros(value, lead, dtype)
     if not isinstance(value, np.ndarray) or value.ndim < 2 or value.flags.c_contiguous:
         return np.zeros(lead + np.shape(value), dtype=dtype)
     result = empty_like_layout(value, lead, dtype)
@@ -377,6 +415,10 @@ def _dtype_check(x: Dual, item: Any, what: str) -> None:
 def read_only_check(x: Dual) -> None:
     """Raise unless ``x`` is an array whose value and tangents can all be written."""
     value = strip(x.value)
+    if is_lazy(value):
+        raise TypeError("a Dual of Dask arrays does not support item assignment (Dask would "
+                        "rewrite its graph under every alias); build the result with np.where, "
+                        "np.concatenate or arithmetic instead")
     if not isinstance(value, np.ndarray):
         raise TypeError("a scalar Dual does not support item assignment")
     if not value.flags.writeable:

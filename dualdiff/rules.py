@@ -104,23 +104,25 @@ def _power_dx(x: Any, y: Any, ans: Any) -> Any:
     # y * x**(y - 1), taken as 0 where y == 0: x**0 is flat even at x == 0 (not 0 * inf).
     # Where x**y is a normal number it is y * (x**y / x): y - 1 rounds for |y| < 1/2 (an
     # error of |log x| ulps), and x**(y - 1) overflows for tiny y where the slope does not.
+    live_y = hasattr(y, "tangent")  # a perturbed exponent: its partial still moves with y
     if _is_scalar(y) and _is_scalar(x):
-        if y == 0:
+        if y == 0 and not live_y:
             return x * 0.0 if hasattr(x, "tangent") else 0.0
-        if y == 2:  # x**2 is common: exact, and no NumPy call
+        if y == 2 and not live_y:  # x**2 is common: exact, and no NumPy call
             return 2.0 * x
         with np.errstate(all="ignore"):  # silent, as on arrays (where every form is computed)
             if strip(x) != 0 and _NORMAL <= abs(strip(ans)) <= _HUGE:
                 return (y * ans) / x if abs(strip(y)) <= 1 else y * (ans / x)
             return y * power(x, y - 1)
-    if _is_scalar(y) and y == 2:  # arrays squared: exact, as for scalars
+    if _is_scalar(y) and y == 2 and not live_y:  # arrays squared: exact, as for scalars
         return 2.0 * x
     with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
         plain_ans, plain_x = abs(strip(ans)), strip(x)
         ratio = (plain_x != 0) & (plain_ans >= _NORMAL) & (plain_ans <= _HUGE)
         quotient = _where(abs(strip(y)) <= 1, (y * ans) / x, y * (ans / x))
         general = _where(ratio, quotient, y * power(x, y - 1))
-        return _where(y == 0, 0.0, _where(y == 2, 2.0 * x, general))  # x**2 exact, as scalars
+        exact = general if live_y else _where(y == 2, 2.0 * x, general)  # x**2 exact, as scalars
+        return exact if live_y else _where(y == 0, 0.0, exact)
 
 
 _NORMAL = 2.2250738585072014e-308
@@ -485,3 +487,23 @@ INTEGER_ONLY: tuple[np.ufunc, ...] = tuple(
     ) if ufunc is not None
 )  # fmt: skip
 """Ufuncs defined for integers only: a dual number holds floats, so they raise ``TypeError``."""
+
+# --- sparsity patterns (dualdiff.sparse): what a row says about structure -------------------
+
+SELECTING: frozenset[np.ufunc] = frozenset({
+    np.maximum, np.minimum, np.fmax, np.fmin, np.heaviside, np.remainder, np.fmod,
+})
+"""Ufuncs whose partials are piecewise constant and vanish on open sets (max/min select an
+argument, a tie gives 1/2 to both; remainder's quotient is 0 while |x| < |y|): a sparsity
+pattern keeps an argument where its partial at the point is nonzero, the branch taken there."""
+
+PIECEWISE_LINEAR: frozenset[np.ufunc] = SELECTING | {np.absolute, np.fabs, np.copysign}
+"""Ufuncs that are linear between kinks (their partials are piecewise constant): no
+second-order interaction in a Hessian pattern."""
+
+SECOND_ORDER: dict[np.ufunc, tuple[tuple[int, int], ...]] = {
+    np.multiply:    ((0, 1),),          # x * y: only the cross term
+    np.true_divide: ((0, 1), (1, 1)),   # x / y: linear in x
+    np.ldexp:       (),                 # x * 2**e: linear in x
+}  # fmt: skip
+"""The argument pairs with a nonzero second partial, where not all pairs are (Hessian patterns)."""

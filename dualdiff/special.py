@@ -38,7 +38,14 @@ import numpy as np
 from dualdiff.dispatch import make, register_ufunc
 from dualdiff.dual import Dual
 from dualdiff.elementary import exp, log, power, sign, sqrt, strip
-from dualdiff.rules import NOT_DIFFERENTIABLE, POSITIVE, UfuncRule, binary, unary
+from dualdiff.rules import (
+    NOT_DIFFERENTIABLE,
+    POSITIVE,
+    SECOND_ORDER,
+    UfuncRule,
+    binary,
+    unary,
+)
 
 try:
     import scipy.special as sc
@@ -428,6 +435,9 @@ SPECIAL_RULES: tuple[UfuncRule, ...] = _rules()
 
 for _rule in SPECIAL_RULES:
     register_ufunc(_rule)
+
+if sc is not None:  # x log y is linear in x: no (x, x) term in a Hessian pattern
+    SECOND_ORDER.update({sc.xlogy: ((0, 1), (1, 1)), sc.xlog1py: ((0, 1), (1, 1))})
 
 
 def _twins() -> dict[Any, Any]:

@@ -17,6 +17,7 @@ Dual numbers built by hand with ``Dual(value, tangent)`` get
 from __future__ import annotations
 
 import itertools
+import threading
 
 USER_TAG = 0
 """The tag of dual numbers a user builds directly."""
@@ -36,8 +37,45 @@ def new_tag() -> int:
     return next(_counter)
 
 
+def draw_above(tag: int) -> None:
+    """Make every tag drawn from now on larger than ``tag`` (a worker given the caller's tag).
+
+    A process that runs part of another process's derivative call (a Jacobian
+    block on a worker, :mod:`dualdiff.parallel`) calls this with that call's
+    tag, so the derivative calls nested inside ``f`` there are newer than it.
+
+    Examples
+    --------
+    >>> draw_above(new_tag() + 10)
+    >>> new_tag() > 10
+    True
+    """
+    global _counter  # noqa: PLW0603 - the process's one tag counter
+    with _LOCK:
+        _counter = itertools.count(max(next(_counter), tag + 1))
+
+
 _RUNNING: dict[int, int] = {}
 """Tags of the derivative calls running now (and of Duals passed into them), with counts."""
+
+_LOCK = threading.Lock()
+"""Guards the tag counter, and :data:`_RUNNING`'s counts once :func:`guard_threads` was called."""
+
+_GUARDED = False
+
+
+def guard_threads() -> None:
+    """Count running tags under a lock from now on (threads of an executor share tags).
+
+    Called by :mod:`dualdiff.parallel` before it runs blocks on threads of
+    this process; a process that never does pays nothing for the lock.
+
+    Examples
+    --------
+    >>> guard_threads()
+    """
+    global _GUARDED  # noqa: PLW0603 - a process-wide switch, set once
+    _GUARDED = True
 
 
 class running:  # noqa: N801 - used as a statement, like a function
@@ -64,17 +102,37 @@ class running:  # noqa: N801 - used as a statement, like a function
         self.tags = tags
 
     def __enter__(self) -> running:
+        guarded = _GUARDED and _LOCK.acquire()
         for tag in self.tags:
             _RUNNING[tag] = _RUNNING.get(tag, 0) + 1
+        if guarded:
+            _LOCK.release()
         return self
 
     def __exit__(self, *exc: object) -> None:
+        guarded = _GUARDED and _LOCK.acquire()
         for tag in self.tags:
             left = _RUNNING[tag] - 1
             if left:
                 _RUNNING[tag] = left
             else:
                 del _RUNNING[tag]
+        if guarded:
+            _LOCK.release()
+
+
+def running_now() -> list[int]:
+    """The tags marked :class:`running` now (workers mark the caller's: :mod:`dualdiff.parallel`).
+
+    Examples
+    --------
+    >>> tag = new_tag()
+    >>> with running(tag):
+    ...     tag in running_now()
+    True
+    """
+    with _LOCK:
+        return list(_RUNNING)
 
 
 def is_running(tag: int) -> bool:

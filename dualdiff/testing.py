@@ -439,3 +439,126 @@ def check_sympy(
             f"is {grad.tolist()}, sympy's is {exact.tolist()}"
         )
     return report
+
+
+# --- sparsity patterns -------------------------------------------------------------------------
+
+
+class SparsityMismatchError(AssertionError):
+    """A sparsity pattern misses a nonzero of the Jacobian."""
+
+
+@dataclass(frozen=True)
+class SparsityReport:
+    """The outcome of :func:`check_sparsity`.
+
+    Attributes
+    ----------
+    pattern : scipy.sparse.csr_array
+        The pattern checked, boolean ``(m, n)``.
+    nonzeros : scipy.sparse.csr_array
+        The union of the dense Jacobians' nonzeros at the points.
+    false_positives : ndarray
+        ``(k, 2)`` (row, column) pairs in the pattern where every Jacobian was 0.
+    points : ndarray
+        The points, ``(p, *x.shape)``.
+    """
+
+    pattern: Any
+    nonzeros: Any
+    false_positives: np.ndarray
+    points: np.ndarray
+
+    @property
+    def exact(self) -> bool:
+        """Whether the pattern is exactly the nonzeros found (no false positives)."""
+        return len(self.false_positives) == 0
+
+
+def check_sparsity(
+    f: Callable[[Any], Any],
+    x: Any,
+    pattern: Any = None,
+    points: int = 3,
+    rng: Any = None,
+    *,
+    scale: float = 1e-3,
+) -> SparsityReport:
+    """Check a Jacobian sparsity pattern against dense Jacobians near ``x``.
+
+    ``dualdiff.jacobian`` is evaluated at ``x`` and at ``points`` random
+    points ``x * (1 + scale * u) + scale * v`` (``u``, ``v`` standard normal),
+    close enough to ``x`` that ``f`` takes the same branches there (the
+    pattern is local).  A nonzero of any of those Jacobians outside the
+    pattern is an error; entries of the pattern that were zero at every point
+    are reported as false positives (they may be accidental zeros, so they
+    are not errors).
+
+    Parameters
+    ----------
+    f : callable
+        One array in, one array out.
+    x : array_like
+        The point.
+    pattern : scipy.sparse array or array_like of bool, optional
+        ``(f(x).size, x.size)``; default: :func:`dualdiff.jacobian_sparsity`.
+    points : int, optional
+        Random points besides ``x``.
+    rng : numpy.random.Generator or int, optional
+        The random generator or its seed.
+    scale : float, optional
+        The size of the perturbations.
+
+    Returns
+    -------
+    SparsityReport
+
+    Raises
+    ------
+    SparsityMismatchError
+        Naming the missing entries.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> f = lambda x: x[1:] * x[:-1]  # a band of width two
+    >>> check_sparsity(f, np.ones(4), rng=0).exact
+    True
+    >>> wrong = np.eye(3, 4, dtype=bool)
+    >>> try:
+    ...     check_sparsity(f, np.ones(4), wrong, rng=0)
+    ... except SparsityMismatchError as error:
+    ...     print(error)
+    the pattern misses 3 nonzeros of the Jacobian, e.g. (row, column) = (0, 1), (1, 2), (2, 3)
+    """
+    from dualdiff.api import jacobian  # noqa: PLC0415 - api imports this module's neighbours
+    from dualdiff.sparse.csr import canonical, scipy_sparse  # noqa: PLC0415 - SciPy is optional
+    from dualdiff.sparse.detect import jacobian_sparsity  # noqa: PLC0415
+
+    sparse = scipy_sparse()
+    point = np.asarray(x, dtype=np.result_type(x, np.float64))
+    if pattern is None:
+        pattern = jacobian_sparsity(f, point)
+    pattern = canonical(sparse.csr_array(pattern) if sparse.issparse(pattern)
+                        else sparse.csr_array(np.asarray(pattern, dtype=bool)))
+    generator = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    moved = [point * (1 + scale * generator.standard_normal(point.shape))
+             + scale * generator.standard_normal(point.shape) for _ in range(points)]
+    at = np.stack([point, *moved]) if moved else point[None]
+    found = np.zeros(pattern.shape, dtype=bool)
+    for p in at:
+        dense = np.asarray(jacobian(f, p))
+        dense = dense.reshape(-1, point.size) if point.size else dense.reshape(-1, 0)
+        if dense.shape != pattern.shape:
+            raise ValueError(f"the pattern has shape {pattern.shape} but the Jacobian "
+                             f"{dense.shape} (f(x).size, x.size)")
+        found |= dense != 0
+    nonzeros = canonical(sparse.csr_array(found))
+    missing = np.argwhere(found & ~pattern.toarray())
+    if len(missing):
+        shown = ", ".join(f"({i}, {j})" for i, j in missing[:5])
+        raise SparsityMismatchError(
+            f"the pattern misses {len(missing)} nonzeros of the Jacobian, "
+            f"e.g. (row, column) = {shown}")
+    false_positives = np.argwhere(pattern.toarray() & ~found)
+    return SparsityReport(pattern, nonzeros, false_positives, at)

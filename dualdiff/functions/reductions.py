@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from dualdiff import memory
 from dualdiff.dispatch import batch_shape, make, register_function, zero_tangent
 from dualdiff.dual import Dual
 from dualdiff.elementary import strip
@@ -44,8 +45,9 @@ def _shifted(axes: tuple[int, ...], a: Dual) -> tuple[int, ...]:
 
 
 def _plain(x: Any) -> np.ndarray:
-    """The plain values under every dual layer, as an array."""
-    return np.asarray(strip(x))
+    """The plain values under every dual layer, as an array (a Dask array stays one: lazy)."""
+    plain = strip(x)
+    return plain if memory.is_lazy(plain) else np.asarray(plain)
 
 
 def _count(shape: tuple[int, ...], axes: tuple[int, ...]) -> int:

@@ -1,0 +1,212 @@
+"""Boolean CSR kernels for sparsity patterns: gather, stack, union, products.
+
+A *pattern* is a boolean ``scipy.sparse.csr_array`` of shape ``(m, n)``:
+row ``i`` holds the input indices element ``i`` (C order) of an array
+depends on.  The kernels here are vectorised NumPy over ``indptr`` and
+``indices`` (no Python loop per row), so a pattern costs a few passes over its
+nonzeros.  Rows keep sorted column indices (SciPy's canonical format), which
+SciPy's union (``+`` on boolean arrays, a linear merge) expects.
+
+SciPy is imported lazily, by :func:`scipy_sparse`, so that ``import dualdiff``
+does not need it; without it every sparsity function raises an
+``ImportError`` that names the ``dualdiff[sparse]`` extra.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+INSTALL = "pip install 'dualdiff[sparse]'"
+"""The command that installs what sparse patterns need (SciPy)."""
+
+
+def scipy_sparse() -> Any:
+    """Return ``scipy.sparse``, or raise ``ImportError`` naming the ``sparse`` extra.
+
+    Examples
+    --------
+    >>> scipy_sparse().csr_array((2, 2)).shape
+    (2, 2)
+    """
+    try:
+        import scipy.sparse  # noqa: PLC0415 - an optional dependency, imported when needed
+    except ImportError as error:  # pragma: no cover - exercised only without SciPy
+        raise ImportError(
+            f"sparsity patterns are scipy.sparse arrays and need SciPy: {INSTALL}"
+        ) from error
+    return scipy.sparse
+
+
+def index_dtype(*sizes: int) -> type:
+    """int32 while every index and count fits (as SciPy chooses), else int64."""
+    return np.int32 if max(sizes, default=0) < 2**31 - 1 else np.int64
+
+
+def pattern(indices: np.ndarray, indptr: np.ndarray, shape: tuple[int, int]) -> Any:
+    """A boolean CSR array from sorted ``indices`` and ``indptr`` (no copy, no check)."""
+    sparse = scipy_sparse()
+    dtype = index_dtype(int(indptr[-1]) if len(indptr) else 0, *shape)
+    indices = indices.astype(dtype, copy=False)
+    indptr = indptr.astype(dtype, copy=False)
+    data = np.ones(len(indices), dtype=bool)
+    result = sparse.csr_array((data, indices, indptr), shape=shape, copy=False)
+    result.has_sorted_indices = True
+    return result
+
+
+def empty(rows: int, columns: int) -> Any:
+    """A pattern with no nonzeros."""
+    return pattern(np.zeros(0, dtype=np.int32), np.zeros(rows + 1, dtype=np.int32),
+                   (rows, columns))
+
+
+def identity(n: int) -> Any:
+    """The pattern of the identity: element ``i`` depends on input ``i``."""
+    dtype = index_dtype(n + 1)
+    return pattern(np.arange(n, dtype=dtype), np.arange(n + 1, dtype=dtype), (n, n))
+
+
+def full_row(columns: np.ndarray, n: int) -> Any:
+    """One row holding the sorted, distinct ``columns``."""
+    columns = np.asarray(columns, dtype=index_dtype(n))
+    return pattern(columns, np.array([0, len(columns)]), (1, n))
+
+
+def _as_range(rows: np.ndarray | range) -> range | None:
+    """``rows`` as a range when they are consecutive (``None`` otherwise)."""
+    if isinstance(rows, range):
+        return rows
+    m = len(rows)
+    if m and rows[0] >= 0 and rows[-1] - rows[0] == m - 1 and (
+            m < 3 or (np.diff(rows) == 1).all()):
+        return range(int(rows[0]), int(rows[0]) + m)
+    return None
+
+
+def rows_between(p: Any, start: int, stop: int) -> Any:
+    """Rows ``start:stop`` of ``p`` (views of its arrays, no gather)."""
+    indptr = p.indptr[start:stop + 1]
+    first = indptr[0]
+    return pattern(p.indices[first:indptr[-1]], indptr - first, (stop - start, p.shape[1]))
+
+
+def gather(p: Any, rows: np.ndarray | range) -> Any:
+    """Rows ``rows`` of ``p`` (``-1``: an empty row, for a constant element).
+
+    Examples
+    --------
+    >>> g = gather(identity(3), np.array([2, -1, 0, 0]))
+    >>> g.toarray().astype(int).tolist()
+    [[0, 0, 1], [0, 0, 0], [1, 0, 0], [1, 0, 0]]
+    """
+    if not isinstance(rows, range):
+        rows = np.ravel(rows)
+    consecutive = _as_range(rows)
+    if consecutive is not None:
+        if consecutive.start == 0 and len(consecutive) == p.shape[0]:
+            return p
+        return rows_between(p, consecutive.start, consecutive.stop)
+    m = len(rows)
+    indptr = p.indptr
+    if m and rows.min() < 0:
+        valid = rows >= 0
+        safe = np.where(valid, rows, 0)
+        starts = indptr[safe]
+        counts = np.where(valid, indptr[safe + 1] - starts, 0)
+    else:
+        starts = indptr[rows]
+        counts = indptr[rows + 1] - starts
+    total = int(counts.sum(dtype=np.int64))
+    dtype = index_dtype(total, *p.shape)
+    new_indptr = np.zeros(m + 1, dtype=dtype)
+    np.cumsum(counts, out=new_indptr[1:])
+    if total == 0:
+        return empty(m, p.shape[1])
+    if total == m and (counts == 1).all():  # one entry per row: the starts themselves
+        return pattern(p.indices[starts], new_indptr, (m, p.shape[1]))
+    positions = np.repeat(starts - new_indptr[:-1].astype(starts.dtype, copy=False), counts)
+    positions += np.arange(total, dtype=positions.dtype)
+    return pattern(p.indices[positions], new_indptr, (m, p.shape[1]))
+
+
+def vstack(patterns: list[Any]) -> Any:
+    """The rows of several patterns (of one column count), one after another."""
+    if len(patterns) == 1:
+        return patterns[0]
+    total = sum(int(p.indptr[-1]) for p in patterns)
+    rows = sum(p.shape[0] for p in patterns)
+    dtype = index_dtype(total, rows, patterns[0].shape[1])
+    indices = np.concatenate([p.indices for p in patterns]).astype(dtype, copy=False)
+    pointers, offset = [np.zeros(1, dtype=dtype)], 0
+    for p in patterns:
+        pointers.append(p.indptr[1:].astype(dtype) + offset)
+        offset += int(p.indptr[-1])
+    return pattern(indices, np.concatenate(pointers), (rows, patterns[0].shape[1]))
+
+
+def splice(p: Any, start: int, q: Any) -> Any:
+    """``p`` with its rows ``start:start + q.shape[0]`` replaced by the rows of ``q``."""
+    stop = start + q.shape[0]
+    before, after = int(p.indptr[start]), int(p.indptr[stop])
+    total = before + q.nnz + int(p.indptr[-1]) - after
+    dtype = index_dtype(total, *p.shape)
+    indices = np.concatenate([p.indices[:before], q.indices, p.indices[after:]])
+    indptr = np.concatenate([p.indptr[:start + 1].astype(dtype),
+                             q.indptr[1:].astype(dtype) + before,
+                             p.indptr[stop + 1:].astype(dtype) + (before + q.nnz - after)])
+    return pattern(indices, indptr, p.shape)
+
+
+def union(a: Any, b: Any) -> Any:
+    """Row-wise union of two patterns of one shape."""
+    if a.nnz == 0:
+        return b
+    if b.nnz == 0 or a is b:
+        return a
+    both = a + b  # SciPy's linear merge: canonical rows in, canonical rows out
+    both.has_sorted_indices = True
+    return both
+
+
+def canonical(p: Any) -> Any:
+    """``p`` as a boolean pattern with sorted indices, no explicit zeros, int64 indices."""
+    p = p.tocsr() if p.format != "csr" else p
+    if p.dtype != bool:
+        p = p.astype(bool)
+    p.eliminate_zeros()
+    if not p.has_sorted_indices:
+        p.sort_indices()
+    return pattern(p.indices, p.indptr, p.shape)
+
+
+def product(selection: Any, p: Any) -> Any:
+    """The pattern of ``selection @ p``: row ``i`` unions the rows of ``p`` it selects.
+
+    ``selection`` is any sparse or dense array whose nonzeros say which rows of
+    ``p`` each output row combines.  The product is taken in float64 (positive
+    counts, which neither cancel nor round to zero), then made boolean.
+    """
+    sparse = scipy_sparse()
+    if not sparse.issparse(selection):
+        selection = sparse.csr_array(np.asarray(selection) != 0)
+    left = selection.astype(np.float64)
+    left.data = np.abs(left.data)  # counts only: the nonzeros, never a cancellation
+    left.eliminate_zeros()
+    right = p.astype(np.float64)
+    return canonical(left @ right)
+
+
+def selection_matrix(rows: np.ndarray, groups: np.ndarray, columns: int) -> Any:
+    """The pattern whose row ``r`` holds ``groups[indptr...]``: ``rows`` is the indptr."""
+    return canonical(pattern(np.asarray(groups), np.asarray(rows), (len(rows) - 1, columns)))
+
+
+def gram(p: Any, q: Any | None = None) -> Any:
+    """The symmetric pattern of ``p.T @ q + q.T @ p`` (``p.T @ p`` when ``q`` is None)."""
+    left = p.T.astype(np.float64)
+    if q is None:
+        return canonical(left @ p.astype(np.float64))
+    cross = canonical(left @ q.astype(np.float64))
+    return union(cross, canonical(cross.T))
