@@ -155,7 +155,15 @@ def _benchmark_script() -> Any:
         )
         module = importlib.util.module_from_spec(spec)
         sys.modules[spec.name] = module
-        spec.loader.exec_module(module)
+        path, modules = list(sys.path), set(sys.modules)
+        try:
+            spec.loader.exec_module(module)
+        finally:  # run.py puts benchmarks/ first on sys.path: its sparse.py must not shadow
+            sys.path[:] = path  # pydata's sparse (dask imports it) in this process
+            for name in set(sys.modules) - modules - {spec.name}:
+                if str(getattr(sys.modules[name], "__file__", "")).startswith(
+                        str(ROOT / "benchmarks")):
+                    del sys.modules[name]
     return sys.modules["dualdiff_benchmark_run"]
 
 

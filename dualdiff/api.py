@@ -180,7 +180,7 @@ def value_and_derivative(f: Function, x: Any) -> tuple[Any, Any]:
 
     Returns
     -------
-    value, derivative
+    value, derivative : tuple
         ``f(x)`` and its derivative, of ``f(x)``'s shape.
 
     Examples
@@ -276,7 +276,7 @@ def value_and_jacobian(f: Function, x: Any, *, chunk_size: int | None = None,
 
     Returns
     -------
-    value, jacobian
+    value, jacobian : tuple
         ``f(x)`` (a list or tuple stacked into one array) and the Jacobian of
         shape ``f(x).shape + x.shape``.
 

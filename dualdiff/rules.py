@@ -32,7 +32,6 @@ from dualdiff.elementary import (
     hypot,
     ldexp,
     log,
-    minimum,
     power,
     rint,
     sign,
@@ -242,15 +241,14 @@ def _arctan_dx(x: Any, ans: Any) -> Any:
 
 
 def _tanh_dx(x: Any, ans: Any) -> Any:
-    # sech(x)**2 as 4e / (1 + e)**2 with e = exp(-2|x|) in (0, 1]: 1 - tanh**2 cancels as tanh
-    # -> 1 (0 at x = 20, true 1.7e-17), this form neither cancels nor overflows (|x| is capped
-    # at 400, where e is 0 already), within a few ulps everywhere, in one pass per operation
-    # and no selection.  Complex z: 1 - tanh(z)**2, holomorphic.
-    if type(x) is not float and _is_complex(x):
-        return 1 - ans * ans
-    e = exp(-2 * minimum(abs(x), 400.0))
-    d = 1 + e
-    return 4 * e / (d * d)
+    # 1 - tanh**2 cancels as tanh -> 1 (0 at x = 20, true 1.7e-17); there sech**2 is
+    # 4e / (1 + e)**2 with e = exp(-2|x|), which neither cancels nor overflows.
+    small = abs(strip(x)) < 0.5
+    if (isinstance(small, bool | np.bool_) and small) or _is_complex(x):
+        return 1 - ans * ans  # exact enough where tanh is small; holomorphic for complex z
+    a = abs(x)
+    e = exp(-2 * _where(strip(a) > 400, 400.0, a))  # beyond 400, 0 (and -2|x| overflows)
+    return _where(small, 1 - ans * ans, 4 * e / ((1 + e) * (1 + e)))
 
 
 def _arcsinh_dx(x: Any, ans: Any) -> Any:
