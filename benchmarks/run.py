@@ -1,28 +1,42 @@
-"""Benchmarks of dualdiff against plain evaluation (and, optionally, JAX, PyTorch, autograd).
+"""Benchmarks of dualdiff against plain evaluation, hand-written derivatives and peers.
 
 Run it from the repository root::
 
-    python benchmarks/run.py                 # full run (about two minutes on two cores)
-    python benchmarks/run.py --quick         # smoke run: fewer, shorter repeats
-    python benchmarks/run.py --json out.json # also write every measurement as JSON
-    python benchmarks/run.py --profile       # also cProfile the scalar benchmark
+    python benchmarks/run.py                     # full run (several minutes on two cores)
+    python benchmarks/run.py --quick             # smoke run: short repeats, no huge sizes
+    python benchmarks/run.py --json out.json     # also write every measurement as JSON
+    python benchmarks/run.py --only jacobian     # some row groups only (see GROUPS)
+    python benchmarks/run.py --profile           # also cProfile the scalar benchmark
 
-Four benchmarks, each timed against a plain (non-differentiated) baseline in the same
-run:
+The row groups (:data:`GROUPS`, run in order; another module adds its own with
+``GROUPS.append(Group(name, function))``), each timed against a plain (non-differentiated)
+baseline in the same run:
 
 1. ``scalar``: ``value_and_derivative(f, 0.7)`` of a NumPy-written formula, against the
    same formula written with :mod:`math` on a Python float.
 2. ``elementwise``: ``jvp(f, (x,), (v,))`` of that formula on float64 arrays of length
-   ``n``, against ``f(x)`` with NumPy; plus peak memory (``tracemalloc``) of the JVP against
-   that of ``f(x)``, excluding the inputs.
-3. ``jacobian``: ``jacobian(F, x)`` of ``F(x) = tanh(A @ x) + x * sum(x**2)`` with the
-   default chunking and with ``chunk_size=1``, against one evaluation of ``F`` with NumPy.
-4. ``sparsity detection``: ``jacobian_sparsity(F, x)`` at ``n = 10**5`` against one ``F(x)``
+   ``n``, against ``f(x)`` with NumPy; ``elementwise memory``: peak memory
+   (``tracemalloc``) of the JVP against that of ``f(x)``, excluding the inputs.
+3. ``jacobian``: ``jacobian(F, x)`` of ``F(x) = tanh(A @ x) + x * sum(x**2)`` (default
+   chunking and ``chunk_size=1``) and the hand-written Jacobian, against one ``F(x)``;
+   ``jacobian memory``: the peak traced memory of ``jacobian(F, x)`` against the
+   Jacobian's own ``8 n^2`` bytes.
+4. ``hessian``: ``hessian(rosen, x)`` of the Rosenbrock function and SciPy's hand-written
+   ``rosen_hess``, against one ``rosen(x)``; ``hessian memory``: the peak traced memory of
+   ``hessian(rosen, x)`` (``n = 1000``: one call, timed and traced together).
+5. ``sparsity detection``: ``jacobian_sparsity(F, x)`` at ``n = 10**5`` against one ``F(x)``
    (``benchmarks/sparsity.py``, which also runs alone).
+6. ``sparse``: sparse Jacobians and Hessians (``benchmarks/sparse.py``).
 
-Peers (``jax``, ``torch``, ``autograd``) are measured on the same problems when they can
-be imported, and skipped with one line otherwise; each peer's derivative is checked
-against dualdiff's (``np.allclose``) before it is timed.
+Every derivative is checked before it is timed: dualdiff's against the hand-written one,
+peers' (``jax``, ``torch``, ``autograd``, measured when they can be imported, skipped with
+one line otherwise) against dualdiff's.
+
+Threads are pinned to one for every contender: the environment variables of the BLAS and
+OpenMP runtimes (and JAX's XLA flags) are set before NumPy is imported, and, where
+``threadpoolctl`` is installed (the ``bench`` extra), its ``threadpool_limits(1)`` holds for
+the whole run; the libraries it found (the BLAS kernel, its version and threads) are
+reported, with the load average at the start and the end of the run.
 
 How to read the output
 ----------------------
@@ -31,67 +45,105 @@ row (the plain evaluation, ``1.00x``).  Tiny calls are timed in loops of many ca
 divided; contenders are timed round-robin (one loop of each, then again), so a burst of
 load on a shared machine hits them all alike.  Absolute times move with the machine:
 quote the ratios, and only ratios measured in one run.  ``target`` is the ratio dualdiff
-aims at, and ``ok`` says whether this run met it.  Peer ratios are also to the *NumPy*
-baseline (peers' own primal evaluation may be faster or slower than NumPy's).
+aims at (or, marked with a unit, an absolute bound), and ``ok`` says whether this run met
+it.  Peer ratios are also to the *NumPy* baseline.
 """
 
 from __future__ import annotations
 
-import argparse
-import cProfile
-import gc
-import importlib
-import importlib.metadata
-import io
-import json
-import math
-import platform
-import pstats
-import statistics
-import sys
-import time
-import tracemalloc
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
-from typing import Any
+import os
 
-import numpy as np
+THREAD_VARIABLES = (
+    "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS",
+)  # fmt: skip
+if __name__ == "__main__":  # run as the benchmark: pin before NumPy (or a peer) loads its pools
+    for _variable in THREAD_VARIABLES:
+        os.environ[_variable] = "1"
+    os.environ["XLA_FLAGS"] = " ".join(
+        [os.environ.get("XLA_FLAGS", ""),
+         "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"]
+    ).strip()
 
-import dualdiff
+import argparse  # noqa: E402 - after the thread variables, on purpose
+import cProfile  # noqa: E402
+import gc  # noqa: E402
+import importlib  # noqa: E402
+import importlib.metadata  # noqa: E402
+import io  # noqa: E402
+import json  # noqa: E402
+import math  # noqa: E402
+import platform  # noqa: E402
+import pstats  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+import tracemalloc  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from dataclasses import asdict, dataclass, field  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
 
-sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
-import minimal_dual  # the benchmark's own floor reference, beside this file
-import sparsity  # sparsity detection rows (benchmarks/sparsity.py)
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout's dualdiff
+import dualdiff  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).parent))
+import minimal_dual  # noqa: E402 - the benchmark's own floor reference, beside this file
+import sparsity  # noqa: E402 - sparsity detection rows (benchmarks/sparsity.py)
+
+try:
+    import threadpoolctl
+except ImportError:  # the environment variables above still pin the threads
+    threadpoolctl = None
 
 SCALAR_POINT = 0.7
 ELEMENTWISE_SIZES = (10**3, 10**5, 10**6)
-JACOBIAN_SIZES = (10, 100, 500)
+JACOBIAN_SIZES = (10, 100, 500, 2000, 10**4)
+HESSIAN_SIZES = (100, 1000)
 MEMORY_SIZE = 10**6
+ONE_CALL = 10.0
+"""Seconds: a contender slower than this is timed by one call (the median of one)."""
 
-TARGETS = {
+TARGETS: dict[tuple[str, str, str], float] = {
     ("scalar", "x=0.7", "dualdiff value_and_derivative"): 15.0,
     ("elementwise", "n=1000", "dualdiff jvp"): 3.0,
-    ("elementwise", "n=1000000", "dualdiff jvp"): 2.3,
+    ("elementwise", "n=1000000", "dualdiff jvp"): 2.4,
     ("elementwise memory", "n=1000000", "dualdiff jvp"): 3.0,
-    ("jacobian", "n=10", "dualdiff jacobian"): 4.0,
-    ("jacobian", "n=100", "dualdiff jacobian"): 15.0,
-    ("jacobian", "n=500", "dualdiff jacobian"): 170.0,
+    ("jacobian", "n=10", "dualdiff jacobian"): 6.0,
+    ("jacobian", "n=100", "dualdiff jacobian"): 12.0,
+    ("jacobian", "n=500", "dualdiff jacobian"): 50.0,
+    ("jacobian", "n=2000", "dualdiff jacobian"): 100.0,
+    ("jacobian memory", "n=500", "dualdiff jacobian"): 3.0,
+    ("jacobian memory", "n=2000", "dualdiff jacobian"): 3.0,
+    ("jacobian memory", "n=10000", "dualdiff jacobian"): 2.5,
+    ("hessian", "n=100", "dualdiff hessian"): 200.0,
 }
-
 TARGETS.update(sparsity.TARGETS)
+"""Ratios to the baseline dualdiff aims at (issue 11's table, and the other groups')."""
+
+LIMITS: dict[tuple[str, str, str], float] = {
+    ("jacobian", "n=10000", "dualdiff jacobian"): 2.0,  # seconds
+    ("hessian memory", "n=1000", "dualdiff hessian"): float(2**30),  # bytes
+}
+"""Absolute bounds (in the row's unit: seconds or bytes) dualdiff aims at."""
 
 
 @dataclass
 class Settings:
-    """How long to time: seconds per timed loop and loops per contender."""
+    """How long to time: seconds per timed loop, loops per contender, which sizes."""
 
     loop_seconds: float
     repeats: int
     big_repeats: int  # for calls that take milliseconds (n = 1e6, Jacobians at n = 500)
+    largest: int  # the largest n of the Jacobian and Hessian groups
+    quick: bool = False
 
 
-FULL = Settings(loop_seconds=0.05, repeats=21, big_repeats=9)
-QUICK = Settings(loop_seconds=0.005, repeats=3, big_repeats=2)
+FULL = Settings(loop_seconds=0.05, repeats=21, big_repeats=9, largest=10**4)
+QUICK = Settings(loop_seconds=0.005, repeats=3, big_repeats=2, largest=500, quick=True)
 
 
 @dataclass
@@ -106,6 +158,7 @@ class Row:
     unit: str = "s"
     target: float | None = None
     ok: bool | None = None
+    target_kind: str | None = None  # "ratio" (to the baseline) or "absolute" (in ``unit``)
 
 
 @dataclass
@@ -116,10 +169,22 @@ class Report:
     skipped: list[str] = field(default_factory=list)
 
     def add(self, row: Row) -> None:
-        target = TARGETS.get((row.benchmark, row.case, row.method))
-        if target is not None:
-            row.target, row.ok = target, row.ratio <= target
+        key = (row.benchmark, row.case, row.method)
+        if key in TARGETS:
+            row.target, row.target_kind = TARGETS[key], "ratio"
+            row.ok = row.ratio <= row.target
+        elif key in LIMITS:
+            row.target, row.target_kind = LIMITS[key], "absolute"
+            row.ok = row.median <= row.target
         self.rows.append(row)
+
+
+@dataclass
+class Group:
+    """A named group of rows: ``run(report, peers, settings)`` measures and adds them."""
+
+    name: str
+    run: Callable[[Report, dict[str, Any], Settings], None]
 
 
 # --- the problems ------------------------------------------------------------------------------
@@ -160,6 +225,27 @@ def elementwise_inputs(n: int) -> tuple[np.ndarray, np.ndarray]:
     return rng.uniform(-1.5, 1.5, n), rng.standard_normal(n)
 
 
+def dense_jacobian_by_hand(a: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """The Jacobian of ``make_dense_function``'s ``F`` at ``x``, written out with NumPy."""
+    jacobian = (1 - np.tanh(a @ x) ** 2)[:, None] * a
+    jacobian += 2 * np.outer(x, x)
+    jacobian[np.diag_indices_from(jacobian)] += np.sum(x**2)
+    return jacobian
+
+
+def make_rosen(xp: Any) -> Callable[[Any], Any]:
+    """The Rosenbrock function written with the module ``xp``."""
+
+    def rosen(x: Any) -> Any:
+        return xp.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
+
+    return rosen
+
+
+def rosen_point(n: int) -> np.ndarray:
+    return np.random.default_rng(3).uniform(-1.0, 1.0, n)
+
+
 # --- timing ------------------------------------------------------------------------------------
 
 
@@ -179,7 +265,8 @@ def time_loop(fn: Callable[[], Any], number: int) -> float:
 
 def calls_per_loop(fn: Callable[[], Any], loop_seconds: float) -> int:
     """How many calls make one timed loop last about ``loop_seconds`` (after a warm-up)."""
-    fn()
+    if time_loop(fn, 1) >= loop_seconds:  # the warm-up: a slow call is timed one at a time
+        return 1
     number = 1
     while True:
         elapsed = time_loop(fn, number)
@@ -200,9 +287,10 @@ def median_times(
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
-def peak_bytes(fn: Callable[[], Any], repeats: int = 3) -> float:
+def peak_bytes(fn: Callable[[], Any], repeats: int = 3, *, warm_up: bool = True) -> float:
     """Median peak of traced allocations during ``fn()``, above what was live before it."""
-    fn()  # warm-up: first-call caches are not the function's memory
+    if warm_up:
+        fn()  # first-call caches are not the function's memory
     peaks = []
     tracemalloc.start()
     try:
@@ -252,6 +340,7 @@ def load_peers() -> tuple[dict[str, Any], list[str]]:
             importlib.import_module("jax.numpy")
         if name == "torch":
             importlib.import_module("torch.func")
+            module.set_num_threads(1)
         if name == "autograd":
             importlib.import_module("autograd.numpy")
         found[name] = module
@@ -360,6 +449,23 @@ def autograd_jacobian(autograd: Any, a: np.ndarray, x: np.ndarray) -> dict[str, 
     return {"autograd jacobian": lambda: jacobian(x)}
 
 
+def jax_hessian(jax: Any, x: np.ndarray) -> dict[str, Callable[[], Any]]:
+    hessian = jax.jit(jax.hessian(make_rosen(jax.numpy)))
+    jx = jax.numpy.asarray(x)
+    return {"jax jit(hessian)": lambda: jax_ready(hessian(jx))}
+
+
+def torch_hessian(torch: Any, x: np.ndarray) -> dict[str, Callable[[], Any]]:
+    hessian = torch.func.hessian(make_rosen(torch))
+    tx = torch.from_numpy(x)
+    return {"torch.func.hessian": lambda: hessian(tx)}
+
+
+def autograd_hessian(autograd: Any, x: np.ndarray) -> dict[str, Callable[[], Any]]:
+    hessian = autograd.hessian(make_rosen(autograd.numpy))
+    return {"autograd hessian": lambda: hessian(x)}
+
+
 PEER_BENCHMARKS: dict[str, dict[str, Callable[..., dict[str, Callable[[], Any]]]]] = {
     "scalar": {"jax": jax_scalar, "torch": torch_scalar, "autograd": autograd_scalar},
     "elementwise": {
@@ -368,6 +474,7 @@ PEER_BENCHMARKS: dict[str, dict[str, Callable[..., dict[str, Callable[[], Any]]]
         "autograd": autograd_elementwise,
     },
     "jacobian": {"jax": jax_jacobian, "torch": torch_jacobian, "autograd": autograd_jacobian},
+    "hessian": {"jax": jax_hessian, "torch": torch_hessian, "autograd": autograd_hessian},
 }
 
 
@@ -426,7 +533,7 @@ def bench_elementwise(report: Report, peers: dict[str, Any], settings: Settings)
         record_times(report, "elementwise", f"n={n}", baseline, contenders, settings, repeats)
 
 
-def bench_memory(report: Report, peers: dict[str, Any]) -> None:
+def bench_memory(report: Report, peers: dict[str, Any], settings: Settings) -> None:
     """Peak traced memory of the JVP against f(x).  JAX and PyTorch allocate outside
     tracemalloc's view, so only NumPy-based contenders are measured."""
     f = make_scalar_formula(np)
@@ -444,26 +551,130 @@ def bench_memory(report: Report, peers: dict[str, Any]) -> None:
 
 
 def bench_jacobian(report: Report, peers: dict[str, Any], settings: Settings) -> None:
-    for n in JACOBIAN_SIZES:
+    for n in (n for n in JACOBIAN_SIZES if n <= settings.largest):
         a, x = dense_matrix(n), dense_point(n)
         dense = make_dense_function(np, a)
-        expected = dualdiff.jacobian(dense, x)
-        assert np.allclose(dualdiff.jacobian(dense, x, chunk_size=1), expected)
+        expected = dense_jacobian_by_hand(a, x)
+        got = dualdiff.jacobian(dense, x)
+        assert np.allclose(got, expected, rtol=1e-12, atol=1e-14), f"jacobian n={n} is wrong"
+        del got
         contenders = {
             "dualdiff jacobian": lambda x=x, dense=dense: dualdiff.jacobian(dense, x),
-            "dualdiff jacobian chunk_size=1": lambda x=x, dense=dense: dualdiff.jacobian(
-                dense, x, chunk_size=1
-            ),
+            "hand-written J (numpy)": lambda x=x, a=a: dense_jacobian_by_hand(a, x),
         }
-        contenders.update(peer_calls(report, peers, "jacobian", expected, f"n={n}", a, x))
-        repeats = settings.big_repeats if n >= 500 else settings.repeats
+        if n <= 2000:  # column by column: n passes (at 10^4, minutes)
+            assert np.allclose(dualdiff.jacobian(dense, x, chunk_size=1), expected)
+            contenders["dualdiff jacobian chunk_size=1"] = (
+                lambda x=x, dense=dense: dualdiff.jacobian(dense, x, chunk_size=1))
+        if n <= 2000:
+            contenders.update(peer_calls(report, peers, "jacobian", expected, f"n={n}", a, x))
+        repeats = settings.repeats if n < 500 else settings.big_repeats if n <= 2000 else 3
         baseline = ("numpy F(x) (baseline)", lambda x=x, dense=dense: dense(x))
         record_times(report, "jacobian", f"n={n}", baseline, contenders, settings, repeats)
 
 
-def bench_sparsity(report: Report, settings: Settings) -> None:
+def bench_jacobian_memory(report: Report, peers: dict[str, Any], settings: Settings) -> None:
+    """Peak traced memory of ``jacobian(F, x)`` against the Jacobian's own 8 n^2 bytes.
+
+    At small n the Python objects of the call (Duals, seeds, index arrays) dominate.
+    """
+    for n in (n for n in JACOBIAN_SIZES if n <= settings.largest):
+        a, x = dense_matrix(n), dense_point(n)
+        dense = make_dense_function(np, a)
+        case, size = f"n={n}", 8.0 * n * n
+        report.add(Row("jacobian memory", case, "the Jacobian itself (8 n^2 bytes, baseline)",
+                       size, 1.0, unit="B"))
+        peak = peak_bytes(lambda x=x, dense=dense: dualdiff.jacobian(dense, x),
+                          repeats=1 if n >= 2000 else 3, warm_up=n < 2000)
+        report.add(Row("jacobian memory", case, "dualdiff jacobian", peak, peak / size, unit="B"))
+
+
+def bench_hessian(report: Report, peers: dict[str, Any], settings: Settings) -> None:
+    """Rosenbrock Hessians; at the largest n one call is timed and traced at once."""
+    from scipy.optimize import rosen_hess  # noqa: PLC0415 - SciPy is a test dependency
+
+    rosen = make_rosen(np)
+    for n in (n for n in HESSIAN_SIZES if n <= settings.largest):
+        x = rosen_point(n)
+        expected = rosen_hess(x)
+        case = f"n={n}"
+        baseline = ("numpy rosen(x) (baseline)", lambda x=x: rosen(x))
+        if n >= 1000:  # a minute of n^3 work: one call, its time and its peak memory
+            base = median_times({"base": baseline[1]}, settings, settings.repeats)["base"]
+            report.add(Row("hessian", case, baseline[0], base, 1.0))
+            tracemalloc.start()
+            try:
+                start = time.perf_counter()
+                got = dualdiff.hessian(rosen, x)
+                elapsed = time.perf_counter() - start
+                peak = tracemalloc.get_traced_memory()[1]
+            finally:
+                tracemalloc.stop()
+            assert np.allclose(got, expected, rtol=1e-12, atol=1e-12), f"hessian n={n} is wrong"
+            report.add(Row("hessian", case, "dualdiff hessian (one call, traced)", elapsed,
+                           elapsed / base))
+            anchor = median_times({"scipy": lambda x=x: rosen_hess(x)}, settings, 3)["scipy"]
+            report.add(Row("hessian", case, "scipy rosen_hess (hand-written)", anchor,
+                           anchor / base))
+            size = 8.0 * n * n
+            report.add(Row("hessian memory", case, "the Hessian itself (8 n^2 bytes, baseline)",
+                           size, 1.0, unit="B"))
+            report.add(Row("hessian memory", case, "dualdiff hessian", peak, peak / size,
+                           unit="B"))
+            continue
+        assert np.allclose(dualdiff.hessian(rosen, x), expected, rtol=1e-12, atol=1e-12)
+        contenders = {
+            "dualdiff hessian": lambda x=x: dualdiff.hessian(rosen, x),
+            "scipy rosen_hess (hand-written)": lambda x=x: rosen_hess(x),
+        }
+        contenders.update(peer_calls(report, peers, "hessian", expected, case, x))
+        record_times(report, "hessian", case, baseline, contenders, settings,
+                     settings.big_repeats)
+        size = 8.0 * n * n
+        report.add(Row("hessian memory", case, "the Hessian itself (8 n^2 bytes, baseline)",
+                       size, 1.0, unit="B"))
+        peak = peak_bytes(lambda x=x: dualdiff.hessian(rosen, x))
+        report.add(Row("hessian memory", case, "dualdiff hessian", peak, peak / size, unit="B"))
+
+
+def bench_sparsity(report: Report, peers: dict[str, Any], settings: Settings) -> None:
+    """Sparsity detection (``benchmarks/sparsity.py``, which also runs alone)."""
     for row in sparsity.bench(settings.big_repeats):  # its own timer: CPU time, round-robin
         report.add(Row(*row))
+
+
+def bench_sparse(report: Report, peers: dict[str, Any], settings: Settings) -> None:
+    """The sparse Jacobian and Hessian benchmarks of ``sparse.py`` (beside this file)."""
+    import sparse  # noqa: PLC0415 - benchmarks/sparse.py, first on sys.path
+
+    def add(
+        benchmark: str,
+        case: str,
+        method: str,
+        median: float,
+        ratio: float,
+        unit: str,
+        target: float | None,
+    ) -> None:
+        row = Row(benchmark, case, method, median, ratio, unit=unit)
+        report.add(row)
+        if target is not None:
+            row.target, row.ok, row.target_kind = target, ratio <= target, "ratio"
+
+    report.skipped += sparse.run(add, settings.quick, peak_bytes)
+
+
+GROUPS: list[Group] = [
+    Group("scalar", bench_scalar),
+    Group("elementwise", bench_elementwise),
+    Group("elementwise memory", bench_memory),
+    Group("jacobian", bench_jacobian),
+    Group("jacobian memory", bench_jacobian_memory),
+    Group("hessian", bench_hessian),
+    Group("sparsity detection", bench_sparsity),
+    Group("sparse", bench_sparse),
+]
+"""The row groups, run in this order; a benchmark module adds its own with ``append``."""
 
 
 # --- output ------------------------------------------------------------------------------------
@@ -478,27 +689,77 @@ def format_amount(amount: float, unit: str) -> str:
     return f"{amount / 1e-9:9.1f}  ns"
 
 
+def format_target(row: Row) -> str:
+    """``<= 15x`` for a ratio, ``<= 2.00 s`` or ``<= 1024.0 MiB`` for an absolute bound."""
+    if row.target is None:
+        return ""
+    if row.target_kind == "absolute":
+        return "<= " + " ".join(format_amount(row.target, row.unit).split())
+    return f"<= {row.target:g}x"
+
+
 def format_table(report: Report) -> str:
-    header = f"{'benchmark':<19} {'case':<10} {'method':<33} {'median':>13} {'ratio':>9}"
-    header += f" {'target':>8}  ok"
+    header = f"{'benchmark':<19} {'case':<10} {'method':<44} {'median':>13} {'ratio':>10}"
+    header += f" {'target':>13}  ok"
     lines = [header, "-" * len(header)]
     previous = None
     for row in report.rows:
         if previous is not None and (row.benchmark, row.case) != previous:
             lines.append("")
         previous = (row.benchmark, row.case)
-        target = f"<= {row.target:g}x" if row.target is not None else ""
         ok = {True: "yes", False: "NO", None: ""}[row.ok]
         lines.append(
-            f"{row.benchmark:<19} {row.case:<10} {row.method:<33} "
-            f"{format_amount(row.median, row.unit)} {row.ratio:8.2f}x {target:>8}  {ok}"
+            f"{row.benchmark:<19} {row.case:<10} {row.method:<44} "
+            f"{format_amount(row.median, row.unit)} {row.ratio:9.2f}x {format_target(row):>13}"
+            f"  {ok}"
         )
     return "\n".join(lines)
 
 
-def environment(quick: bool) -> dict[str, Any]:
+def pin_threads() -> tuple[Any, dict[str, Any]]:
+    """Limit every thread pool loaded so far to one thread; the limiter and what it found."""
+    found: dict[str, Any] = {"variables": {name: os.environ.get(name) for name in
+                                           THREAD_VARIABLES}}
+    if threadpoolctl is None:
+        found["threadpoolctl"] = "not installed (pip install threadpoolctl, or '.[bench]')"
+        return None, found
+    limiter = threadpoolctl.threadpool_limits(limits=1)
+    found["threadpoolctl"] = threadpoolctl.__version__
+    keys = ("user_api", "internal_api", "version", "threading_layer", "architecture",
+            "num_threads")
+    found["pools"] = [{key: pool.get(key) for key in keys if key in pool}
+                      for pool in threadpoolctl.threadpool_info()]
+    return limiter, found
+
+
+def cpu_model() -> str:
+    """The CPU's model name (Linux), else what :mod:`platform` knows."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def load_average() -> list[float] | None:
+    try:
+        return [round(load, 2) for load in os.getloadavg()]
+    except OSError:  # not on this platform
+        return None
+
+
+def environment(quick: bool, threads: dict[str, Any], load_at_start: Any,
+                largest: int) -> dict[str, Any]:
     versions = {"numpy": np.__version__, "dualdiff": dualdiff.__version__}
-    for name in ("jax", "torch", "autograd"):
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                                text=True, check=False, cwd=Path(__file__).parent).stdout.strip()
+    except OSError:
+        commit = ""
+    versions["dualdiff"] += f" ({commit})" if commit else ""
+    for name in ("scipy", "jax", "torch", "autograd"):
         if name in sys.modules:
             try:
                 versions[name] = importlib.metadata.version(name)
@@ -508,16 +769,21 @@ def environment(quick: bool) -> dict[str, Any]:
         "python": platform.python_version(),
         "platform": platform.platform(),
         "machine": platform.machine(),
+        "cpu": cpu_model(),
+        "cpu_count": os.cpu_count(),
         "versions": versions,
         "quick": quick,
+        "largest": largest,
         "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "threads": threads,
+        "load_average": {"start": load_at_start, "end": load_average()},
         "timer": "time.perf_counter; median per call; ratios to the baseline of the same run",
     }
 
 
-def write_json(path: str, report: Report, quick: bool) -> None:
+def write_json(path: str, report: Report, env: dict[str, Any]) -> None:
     data = {
-        "environment": environment(quick),
+        "environment": env,
         "rows": [asdict(row) for row in report.rows],
         "skipped": report.skipped,
     }
@@ -539,56 +805,51 @@ def profile_scalar(calls: int = 20_000, top: int = 15) -> str:
     return stream.getvalue()
 
 
-def bench_sparse(report: Report, quick: bool) -> None:
-    """The sparse Jacobian and Hessian benchmarks of ``sparse.py`` (beside this file)."""
-    import sparse  # noqa: PLC0415 - benchmarks/sparse.py, first on sys.path
-
-    def add(
-        benchmark: str,
-        case: str,
-        method: str,
-        median: float,
-        ratio: float,
-        unit: str,
-        target: float | None,
-    ) -> None:
-        row = Row(benchmark, case, method, median, ratio, unit=unit)
-        report.add(row)
-        if target is not None:
-            row.target, row.ok = target, ratio <= target
-
-    report.skipped += sparse.run(add, quick, peak_bytes)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a fast smoke run")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     parser.add_argument("--profile", action="store_true", help="cProfile the scalar benchmark")
     parser.add_argument("--no-peers", action="store_true", help="measure dualdiff only")
+    parser.add_argument("--only", nargs="+", metavar="GROUP",
+                        choices=[group.name for group in GROUPS], help="run these groups only")
+    parser.add_argument("--largest", type=int, metavar="N",
+                        help="skip Jacobians and Hessians larger than N (a full run: 10000)")
     args = parser.parse_args(argv)
 
+    load_at_start = load_average()
     settings = QUICK if args.quick else FULL
+    if args.largest is not None:
+        settings = Settings(settings.loop_seconds, settings.repeats, settings.big_repeats,
+                            args.largest, settings.quick)
     peers, skipped = ({}, ["peers: skipped (--no-peers)"]) if args.no_peers else load_peers()
+    limiter, threads = pin_threads()  # after the peers load their own pools
     report = Report(skipped=list(skipped))
     started = time.perf_counter()
-    bench_scalar(report, peers, settings)
-    bench_elementwise(report, peers, settings)
-    bench_memory(report, peers)
-    bench_jacobian(report, peers, settings)
-    bench_sparsity(report, settings)
-    bench_sparse(report, args.quick)
+    try:
+        for group in GROUPS:
+            if args.only is None or group.name in args.only:
+                group.run(report, peers, settings)
+    finally:
+        if limiter is not None:
+            limiter.restore_original_limits()
+    env = environment(args.quick, threads, load_at_start, settings.largest)
 
     print(format_table(report))
     print()
     for line in report.skipped:
         print(line)
+    pools = ", ".join(f"{p.get('internal_api')} {p.get('version')} ({p.get('num_threads')} "
+                      "thread)" for p in threads.get("pools", [])) or threads["threadpoolctl"]
+    print(f"threads pinned to 1: {pools}")
+    print(f"load average {env['load_average']['start']} at the start, "
+          f"{env['load_average']['end']} at the end ({env['cpu_count']} cores, {env['cpu']})")
     print(
         f"({'quick' if args.quick else 'full'} run, {time.perf_counter() - started:.0f} s; "
         "medians and ratios from this run only)"
     )
     if args.json:
-        write_json(args.json, report, args.quick)
+        write_json(args.json, report, env)
         print(f"wrote {args.json}")
     if args.profile:
         print()

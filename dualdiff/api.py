@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from dualdiff.columns import jacobian_columns
+from dualdiff.columns import default_hessian_chunk_size, jacobian_columns
 from dualdiff.dispatch import batch_shape, make, zero_tangent
 from dualdiff.dual import Dual, as_value
 from dualdiff.memory import lazy_guard, tags_in
@@ -96,6 +96,13 @@ def _is_numeric(x: Any) -> bool:
     return isinstance(x, int | float | complex | np.ndarray | np.generic)
 
 
+def _value_of(x: Any) -> Any:
+    """The plain value under any Dual levels."""
+    while type(x) is Dual:
+        x = x.value
+    return x
+
+
 def _seed(primal: Any, tangent: Any, tag: int) -> Dual:
     return Dual(primal, tangent, tag=tag)
 
@@ -173,7 +180,7 @@ def value_and_derivative(f: Function, x: Any) -> tuple[Any, Any]:
 
     Returns
     -------
-    value, derivative
+    value, derivative : tuple
         ``f(x)`` and its derivative, of ``f(x)``'s shape.
 
     Examples
@@ -269,7 +276,7 @@ def value_and_jacobian(f: Function, x: Any, *, chunk_size: int | None = None,
 
     Returns
     -------
-    value, jacobian
+    value, jacobian : tuple
         ``f(x)`` (a list or tuple stacked into one array) and the Jacobian of
         shape ``f(x).shape + x.shape``.
 
@@ -389,9 +396,23 @@ def value_and_hessian(f: Function, x: Any, *, chunk_size: int | None = None,
                       executor: Any = None) -> tuple[Any, Any]:
     """Return ``f(x)`` and the Hessian of a scalar-valued ``f`` (shape ``x.shape * 2``).
 
-    Forward over forward: the Jacobian of the gradient, one nested pass.
-    ``chunk_size`` and ``executor`` apply to the outer Jacobian's columns (see
-    :func:`value_and_jacobian`).
+    Forward over forward: the Jacobian of the gradient, one nested pass per
+    chunk of outer directions.
+
+    Parameters
+    ----------
+    f : callable
+        A scalar-valued function of one array.
+    x : array_like
+        The point.
+    chunk_size : int, optional
+        How many Hessian columns (outer directions) to push through at once;
+        the inner gradient takes its own default chunks.  The default keeps
+        each second-order tangent within the Jacobian's seed budget
+        (:func:`dualdiff.columns.default_hessian_chunk_size`), so memory grows
+        as O(n^2 chunk_size), not O(n^3).
+    executor : optional
+        Runs the outer Jacobian's chunks (see :func:`value_and_jacobian`).
 
     Examples
     --------
@@ -412,6 +433,8 @@ def value_and_hessian(f: Function, x: Any, *, chunk_size: int | None = None,
         seen.append(value)
         return g
 
+    if chunk_size is None:
+        chunk_size = default_hessian_chunk_size(int(np.size(_value_of(as_value(x)))))
     hess = jacobian(grad, x, chunk_size=chunk_size)
     value = seen[0]
     return _plain_scalar(value.value if type(value) is Dual else value), hess
@@ -419,7 +442,7 @@ def value_and_hessian(f: Function, x: Any, *, chunk_size: int | None = None,
 
 def hessian(f: Function, x: Any, *, chunk_size: int | None = None, executor: Any = None,
             sparsity: Any = None) -> Any:
-    """Return the Hessian of a scalar-valued ``f`` at ``x``.
+    """Return the Hessian of a scalar-valued ``f`` at ``x`` (see :func:`value_and_hessian`).
 
     With ``sparsity="auto"`` or a pattern, the Hessian is a ``scipy.sparse.csr_array``
     computed by colouring and compression (:func:`dualdiff.sparse_hessian`).

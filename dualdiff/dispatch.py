@@ -68,6 +68,8 @@ FUNCTION_EXAMPLES: dict[Callable[..., Any], tuple[Any, ...]] = {}
 """NumPy function -> test inputs (each a tuple of args, or ``(args, kwargs)``)."""
 
 _new = object.__new__
+_NORMAL = 2.2250738585072014e-308  # the fast paths test for normal floats inline, then ordinary()
+_HUGE = 1.7976931348623157e308
 _SCALARS = (float, complex)
 _NUMBERS = (float, int, complex)
 
@@ -396,9 +398,22 @@ def apply_unary(rule: UfuncRule, x: Dual) -> Dual:
     if type(partial) is float and partial == 0.0:
         return make(ans, zero_tangent(ans, batch_shape(x)), x.tag)
     tangent = _scaled(slope, x.tangent, (value, ans))
+    if _plain_result(ans, tangent):  # the common array case: nothing to match or lay out
+        return make(ans, tangent, x.tag)
     if type(tangent) is float and not ordinary(tangent):
         tangent = float(np.multiply(slope, x.tangent))  # NumPy's overflow, as on float64
     return make(ans, _laid_out(_match_precision(tangent, ans), ans), x.tag)
+
+
+def _plain_result(ans: Any, tangent: Any) -> bool:
+    """Whether a fresh tangent already suits ``ans`` as it is (cheap checks, common case).
+
+    A plain array of ``ans``'s dtype, where ``ans`` is a plain array of at most one
+    dimension (one memory order): :func:`_match_precision` and :func:`_laid_out` would
+    return it unchanged.  The shape is the caller's to check where it may broadcast.
+    """
+    return (type(ans) is np.ndarray and type(tangent) is np.ndarray and ans.ndim < 2
+            and tangent.dtype == ans.dtype)
 
 
 def _moderate(x: Any) -> bool:
@@ -518,7 +533,8 @@ def _binary(
     batch = batch_shape(x if x is not None else y)
     try:
         ans = evaluate(x_value, y_value)
-        tangent = _combine(partial_x, partial_y, x, y, x_value, y_value, ans, _ndim(ans))
+        tangent = _combine(partial_x, partial_y, x, y, x_value, y_value, ans, _ndim(ans),
+                           batch + _shape(ans))
     except FloatingPointError:  # np.errstate(all="raise") said so: NumPy's error stands
         raise
     except SCALAR_ERRORS:
@@ -528,9 +544,12 @@ def _binary(
         dtype = np.result_type(strip(x_value), strip(y_value))
         x_value, y_value = _as_numpy_constant(x_value, dtype), _as_numpy_constant(y_value, dtype)
         ans = evaluate(x_value, y_value)
-        tangent = _combine(partial_x, partial_y, x, y, x_value, y_value, ans, _ndim(ans))
+        tangent = _combine(partial_x, partial_y, x, y, x_value, y_value, ans, _ndim(ans),
+                           batch + _shape(ans))
     if tangent is None:
         return make(ans, zero_tangent(ans, batch), tag)
+    if _plain_result(ans, tangent) and tangent.shape == batch + ans.shape:
+        return make(ans, tangent, tag)
     return make(ans, _fit(_match_precision(tangent, ans), ans, batch), tag)
 
 
@@ -581,23 +600,51 @@ def _combine(
     y_value: Any,
     ans: Any,
     out_ndim: int = 0,
+    fit_shape: tuple[int, ...] | None = None,
 ) -> Any:
-    """Sum of partial * tangent over the live operands; ``None`` when every term is zero."""
-    tangent = None
+    """Sum of partial * tangent over the live operands; ``None`` when every term is zero.
+
+    The sum is the result's own (see :func:`_scaled`), in as few passes as the terms allow: a
+    term of partial one is the operand's tangent itself until it meets a fresh term, which it
+    is added into (``t + u`` and ``u + t`` are the same number in IEEE arithmetic), so
+    ``x + y`` is one pass, not a copy and an add.  Only a sum left borrowing an operand's
+    tangent is copied, and not even that when ``fit_shape`` (the shape :func:`_fit` will
+    broadcast it to) differs from its shape, since broadcasting makes a fresh array anyway.
+    """
+    tangent, owned = None, False
     inputs = (x_value, y_value, ans)
     if x is not None and not (type(partial_x) is float and partial_x == 0.0):
-        slope = partial_x if type(partial_x) is float else partial_x(x_value, y_value, ans)
-        tangent = _scaled(slope, _lift(x, out_ndim) if out_ndim else x.tangent, inputs)
-    if y is not None and not (type(partial_y) is float and partial_y == 0.0):
-        slope = partial_y if type(partial_y) is float else partial_y(x_value, y_value, ans)
-        term = _scaled(slope, _lift(y, out_ndim) if out_ndim else y.tangent, inputs)
-        if tangent is None:
-            tangent = term
-        elif _is_fresh_like(tangent, term, inputs):  # the first term is ours: add into it
-            tangent = np.add(tangent, term, out=tangent)
+        if type(partial_x) is float and partial_x == 1.0:
+            tangent = _lift(x, out_ndim) if out_ndim else x.tangent
         else:
-            tangent = tangent + term
-    return tangent
+            slope = partial_x if type(partial_x) is float else partial_x(x_value, y_value, ans)
+            tangent = _scaled(slope, _lift(x, out_ndim) if out_ndim else x.tangent, inputs)
+            owned = True
+    if y is not None and not (type(partial_y) is float and partial_y == 0.0):
+        if type(partial_y) is float and partial_y == 1.0:
+            term, term_owned = (_lift(y, out_ndim) if out_ndim else y.tangent), False
+        else:
+            slope = partial_y if type(partial_y) is float else partial_y(x_value, y_value, ans)
+            term = _scaled(slope, _lift(y, out_ndim) if out_ndim else y.tangent, inputs)
+            term_owned = True
+        if tangent is None:
+            tangent, owned = term, term_owned
+        elif owned and _is_fresh_like(tangent, term, inputs):  # the first term is ours
+            tangent = np.add(tangent, term, out=tangent)
+        elif term_owned and _is_fresh_like(term, tangent, inputs):  # the second one is
+            tangent = np.add(term, tangent, out=term)
+        else:
+            tangent, owned = tangent + term, True
+    if tangent is None or owned or (fit_shape is not None and _shape(tangent) != fit_shape):
+        return tangent
+    return _own(tangent)
+
+
+def _own(tangent: Any) -> Any:
+    """A copy of an operand's tangent for a fresh result (numbers are immutable)."""
+    if type(tangent) is np.ndarray:
+        return tangent.copy(order="K")
+    return memory.copy(tangent) if type(tangent) is Dual else tangent
 
 
 # --- fast paths for Python floats --------------------------------------------------------------
@@ -666,7 +713,9 @@ def binary_operator(  # noqa: PLR0915 - flat on purpose: every call costs as muc
                         tangent = self.tangent if x_one else partial_x * self.tangent
                 except SCALAR_ERRORS:
                     return apply_binary(rule, self, other)
-                if not (ordinary(ans) and _ordinary(tangent)):
+                if not ((_NORMAL <= abs(ans) <= _HUGE or ordinary(ans))
+                        and (type(tangent) is not float or _NORMAL <= abs(tangent) <= _HUGE
+                             or ordinary(tangent))):
                     return apply_binary(rule, self, other)
                 result = _new(Dual)
                 result.value, result.tangent, result.tag = ans, tangent, self.tag
@@ -687,8 +736,13 @@ def binary_operator(  # noqa: PLR0915 - flat on purpose: every call costs as muc
                     tangent = term + other_term
                 except SCALAR_ERRORS:
                     return apply_binary(rule, self, other)
-                if not (ordinary(ans) and _ordinary(term) and _ordinary(other_term)
-                        and _ordinary(tangent)):
+                if not ((_NORMAL <= abs(ans) <= _HUGE or ordinary(ans))
+                        and (type(term) is not float or _NORMAL <= abs(term) <= _HUGE
+                             or ordinary(term))
+                        and (type(other_term) is not float or _NORMAL <= abs(other_term) <= _HUGE
+                             or ordinary(other_term))
+                        and (type(tangent) is not float or _NORMAL <= abs(tangent) <= _HUGE
+                             or ordinary(tangent))):
                     return apply_binary(rule, self, other)
                 result = _new(Dual)
                 result.value, result.tangent, result.tag = ans, tangent, self.tag
@@ -713,7 +767,9 @@ def binary_operator(  # noqa: PLR0915 - flat on purpose: every call costs as muc
                     tangent = self.tangent if y_one else partial_y * self.tangent
             except SCALAR_ERRORS:
                 return apply_binary(rule, other, self)
-            if not (ordinary(ans) and _ordinary(tangent)):
+            if not ((_NORMAL <= abs(ans) <= _HUGE or ordinary(ans))
+                    and (type(tangent) is not float or _NORMAL <= abs(tangent) <= _HUGE
+                         or ordinary(tangent))):
                 return apply_binary(rule, other, self)
             result = _new(Dual)
             result.value, result.tangent, result.tag = ans, tangent, self.tag
@@ -722,8 +778,33 @@ def binary_operator(  # noqa: PLR0915 - flat on purpose: every call costs as muc
             return NotImplemented
         return apply_binary(rule, other, self)
 
+    if ufunc is np.power:
+        forward = _with_square(forward)
     forward.__name__ = reflected.__name__ = ufunc.__name__
     return forward, reflected
+
+
+def _with_square(general: Callable[..., Any]) -> Callable[..., Any]:
+    """``x ** 2`` of a moderate Python float inlined: ``x * x`` and ``2.0 * x * tangent``.
+
+    The same numbers as the general rule (``_power`` squares as ``x * x``, and ``_power_dx``
+    gives ``2.0 * x``), without the kernel and partial calls; a tangent out of range takes
+    the general path, which decides as it always does.
+    """
+
+    def forward(self: Dual, other: Any, modulo: Any = None) -> Any:
+        value, kind = self.value, type(other)
+        if ((kind is int or kind is float) and other == 2 and type(value) is float
+                and modulo is None and (value == 0.0 or 1e-150 <= abs(value) <= 1e150)):
+            tangent = 2.0 * value * self.tangent
+            if (type(tangent) is not float or _NORMAL <= abs(tangent) <= _HUGE
+                    or ordinary(tangent)):
+                result = _new(Dual)
+                result.value, result.tangent, result.tag = value * value, tangent, self.tag
+                return result
+        return general(self, other, modulo)
+
+    return forward
 
 
 def unary_operator(ufunc: np.ufunc) -> Callable[[Dual], Dual]:
@@ -745,7 +826,10 @@ def unary_operator(ufunc: np.ufunc) -> Callable[[Dual], Dual]:
                 tangent = slope * self.tangent
             except SCALAR_ERRORS:
                 return apply_unary(rule, self)
-            if not (ordinary(ans) and _ordinary(slope) and _ordinary(tangent)):
+            if not ((_NORMAL <= abs(ans) <= _HUGE or ordinary(ans))
+            and (type(slope) is not float or _NORMAL <= abs(slope) <= _HUGE or ordinary(slope))
+                    and (type(tangent) is not float or _NORMAL <= abs(tangent) <= _HUGE
+                         or ordinary(tangent))):
                 return apply_unary(rule, self)
             result = _new(Dual)
             result.value, result.tangent, result.tag = ans, tangent, self.tag
@@ -772,7 +856,10 @@ def array_ufunc(  # noqa: PLR0911 - flat on purpose: the hot path
                 tangent = slope * self.tangent
             except SCALAR_ERRORS:
                 return call_ufunc(ufunc, method, inputs, kwargs)
-            if not (ordinary(ans) and _ordinary(slope) and _ordinary(tangent)):
+            if not ((_NORMAL <= abs(ans) <= _HUGE or ordinary(ans))
+            and (type(slope) is not float or _NORMAL <= abs(slope) <= _HUGE or ordinary(slope))
+                    and (type(tangent) is not float or _NORMAL <= abs(tangent) <= _HUGE
+                         or ordinary(tangent))):
                 return call_ufunc(ufunc, method, inputs, kwargs)
             result = _new(Dual)
             result.value = ans

@@ -1,9 +1,10 @@
 """The documentation site: it builds with warnings as errors, and shows what it claims.
 
-One Sphinx build (module fixture) executes every notebook and runs the quick
-benchmark; the tests then look at its output.  The build-time hooks of
-``docs/conf.py`` are also tested directly, including that a missing or failing
-benchmark script fails the build instead of leaving the performance page empty.
+One Sphinx build (module fixture) executes every notebook and renders the
+committed full benchmark run (``benchmarks/results.json``); the tests then look at
+its output.  The build-time hooks of ``docs/conf.py`` are also tested directly,
+including that a missing, broken or quick-run benchmark JSON fails the build
+instead of leaving the performance page empty or showing smoke-run figures.
 """
 
 import html
@@ -99,7 +100,7 @@ def test_api_reference_documents_the_public_api(site):
     assert "f(x).shape + x.shape" in text_of(site / "reference.html")
 
 
-def test_performance_page_shows_this_builds_measurements(site):
+def test_performance_page_shows_the_committed_runs_measurements(site):
     data = json.loads((site / "bench.json").read_text(encoding="utf-8"))
     page = text_of(site / "performance.html")
     assert data["rows"]
@@ -115,29 +116,44 @@ def test_performance_page_shows_this_builds_measurements(site):
 # --- the build-time hooks of docs/conf.py ------------------------------------------------------
 
 
-def test_a_missing_benchmark_script_fails_the_build(tmp_path, monkeypatch):
+def test_a_missing_benchmark_json_fails_the_build(tmp_path, monkeypatch):
     conf = load_conf()
-    monkeypatch.setattr(conf, "BENCHMARK_SCRIPT", tmp_path / "missing.py")
+    monkeypatch.setattr(conf, "BENCHMARK_JSON", tmp_path / "missing.json")
     with pytest.raises(ExtensionError, match="missing"):
-        conf.run_benchmarks(SimpleNamespace(outdir=tmp_path / "out"))
+        conf.load_benchmarks(SimpleNamespace(outdir=tmp_path / "out"))
 
 
-def test_a_failing_benchmark_script_fails_the_build(tmp_path, monkeypatch):
+def test_a_quick_or_broken_benchmark_json_fails_the_build(tmp_path, monkeypatch):
     conf = load_conf()
-    script = tmp_path / "run.py"
-    script.write_text("import sys\nprint('measuring')\nsys.exit('benchmark exploded')\n")
-    monkeypatch.setattr(conf, "BENCHMARK_SCRIPT", script)
-    with pytest.raises(ExtensionError, match="benchmark exploded"):
-        conf.run_benchmarks(SimpleNamespace(outdir=tmp_path / "out"))
+    path = tmp_path / "results.json"
+    monkeypatch.setattr(conf, "BENCHMARK_JSON", path)
+    row = {"benchmark": "scalar", "case": "x", "method": "m", "median": 1.0, "ratio": 1.0,
+           "unit": "s"}
+    for text, message in (
+        ("{not json", "cannot read"),
+        (json.dumps({"rows": [], "environment": {"quick": False, "date": "d"}}), "no rows"),
+        (json.dumps({"rows": [row], "environment": {"quick": True, "date": "d"}}), "--quick"),
+        (json.dumps({"rows": [row], "environment": {"quick": False}}), "no date"),
+    ):
+        path.write_text(text, encoding="utf-8")
+        with pytest.raises(ExtensionError, match=message):
+            conf.load_benchmarks(SimpleNamespace(outdir=tmp_path / "out"))
 
 
-def test_a_script_that_writes_no_json_fails_the_build(tmp_path, monkeypatch):
+def test_the_committed_benchmark_json_is_a_full_pinned_run():
     conf = load_conf()
-    script = tmp_path / "run.py"
-    script.write_text("print('forgot the json')\n")
-    monkeypatch.setattr(conf, "BENCHMARK_SCRIPT", script)
-    with pytest.raises(ExtensionError, match="failed"):
-        conf.run_benchmarks(SimpleNamespace(outdir=tmp_path / "out"))
+    data = json.loads(conf.BENCHMARK_JSON.read_text(encoding="utf-8"))
+    env = data["environment"]
+    assert env["quick"] is False and env["date"] and env["cpu_count"]
+    assert env["threads"]["variables"]["OPENBLAS_NUM_THREADS"] == "1"
+    assert all(pool["num_threads"] == 1 for pool in env["threads"].get("pools", []))
+    assert env["load_average"]["start"] is not None
+    groups = {row["benchmark"] for row in data["rows"]}
+    assert {"scalar", "elementwise", "jacobian", "jacobian memory", "hessian"} <= groups
+    script = conf._benchmark_script()
+    keys = {(row["benchmark"], row["case"], row["method"]) for row in data["rows"]}
+    targets = {key for key in set(script.TARGETS) | set(script.LIMITS) if key[0] in groups}
+    assert targets <= keys  # every target of the groups that ran was measured
 
 
 def test_the_performance_page_cannot_lose_its_tables(tmp_path):
@@ -167,6 +183,8 @@ def test_benchmark_tables_render_every_row():
              "ratio": 21.666, "unit": "s", "target": 15.0, "ok": False},
             {"benchmark": "elementwise memory", "case": "n=10", "method": "dualdiff",
              "median": 3 * 2**20, "ratio": 3.0, "unit": "B", "target": 3.0, "ok": True},
+            {"benchmark": "jacobian", "case": "n=9", "method": "dualdiff", "median": 1.5,
+             "ratio": 3.0, "unit": "s", "target": 2.0, "ok": True, "target_kind": "absolute"},
         ],
         "skipped": ["jax: skipped (not installed)"],
     }  # fmt: skip
@@ -175,6 +193,7 @@ def test_benchmark_tables_render_every_row():
     text = source[0]
     assert conf.BENCHMARK_MARKER not in text
     assert "| x=0.7 | dualdiff | 6.50 us | 21.67x | ≤ 15x | **no** |" in text
+    assert "| n=9 | dualdiff | 1.50 s | 3.00x | ≤ 2.00 s | yes |" in text
     assert "| n=10 | dualdiff | 3.0 MiB | 3.00x | ≤ 3x | yes |" in text
     assert "| x=0.7 | base | 300.0 ns | 1.00x |  |  |" in text
     assert "2030-01-01" in text
