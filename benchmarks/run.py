@@ -26,7 +26,7 @@ baseline in the same run:
    ``hessian(rosen, x)`` (``n = 1000``: one call, timed and traced together).
 5. ``sparsity detection``: ``jacobian_sparsity(F, x)`` at ``n = 10**5`` against one ``F(x)``
    (``benchmarks/sparsity.py``, which also runs alone).
-6. ``sparse``: sparse Jacobians and Hessians (``benchmarks/sparse.py``).
+6. ``sparse``: sparse Jacobians and Hessians (``benchmarks/sparse_derivatives.py``).
 
 Every derivative is checked before it is timed: dualdiff's against the hand-written one,
 peers' (``jax``, ``torch``, ``autograd``, measured when they can be imported, skipped with
@@ -644,8 +644,8 @@ def bench_sparsity(report: Report, peers: dict[str, Any], settings: Settings) ->
 
 
 def bench_sparse(report: Report, peers: dict[str, Any], settings: Settings) -> None:
-    """The sparse Jacobian and Hessian benchmarks of ``sparse.py`` (beside this file)."""
-    import sparse  # noqa: PLC0415 - benchmarks/sparse.py, first on sys.path
+    """The sparse Jacobian and Hessian benchmarks of ``sparse_derivatives.py``."""
+    import sparse_derivatives  # noqa: PLC0415 - beside this file, first on sys.path
 
     def add(
         benchmark: str,
@@ -661,7 +661,7 @@ def bench_sparse(report: Report, peers: dict[str, Any], settings: Settings) -> N
         if target is not None:
             row.target, row.ok, row.target_kind = target, ratio <= target, "ratio"
 
-    report.skipped += sparse.run(add, settings.quick, peak_bytes)
+    report.skipped += sparse_derivatives.run(add, settings.quick, peak_bytes)
 
 
 GROUPS: list[Group] = [

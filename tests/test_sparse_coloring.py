@@ -1,6 +1,5 @@
 """Column colouring: every colouring independently checked valid, counts on known structures."""
 
-import time
 
 import numpy as np
 import pytest
@@ -188,12 +187,9 @@ def test_missing_scipy_names_the_extra(monkeypatch):
         coloring._scipy_sparse()
 
 
-def test_a_large_stencil_colours_quickly():
-    # n = 160,000 here (0.5 s); n = 10^6 takes about 3 s, measured in benchmarks/sparse.py
+def test_a_large_stencil_colours_within_the_target():
+    # n = 160,000; its time (and n = 10^6's) is measured in benchmarks/sparse_derivatives.py
     pattern = stencil(400)
-    start = time.perf_counter()
     result = color_columns(pattern)
-    seconds = time.perf_counter() - start
     assert result.ncolors <= 7
     assert is_valid(pattern, result.colors)
-    assert seconds < 20  # generous for a loaded CI machine

@@ -2,8 +2,8 @@
 
 Run alone from the repository root::
 
-    python benchmarks/sparse.py           # full sizes (n = 10^5 tridiagonal, 1000 x 1000 grid)
-    python benchmarks/sparse.py --quick   # small sizes, a smoke run
+    python benchmarks/sparse_derivatives.py          # full sizes (n = 10^5, a 1000 x 1000 grid)
+    python benchmarks/sparse_derivatives.py --quick  # small sizes, a smoke run
 
 Each row is a median over round-robin repeats and its ratio to one plain
 evaluation of the same function in the same run; BLAS threads are pinned to
