@@ -38,7 +38,7 @@ from dualdiff.api import jvp as _jvp
 from dualdiff.dual import Dual
 from dualdiff.sparse.coloring import Coloring, _scipy_sparse, color_columns, csr_pattern
 from dualdiff.sparse.decompression import Decompression, seeds
-from dualdiff.sparse.jacobian import _point
+from dualdiff.sparse.jacobian import PreparedPattern, _point
 
 SCHEMES = ("columns", "terms")
 
@@ -49,7 +49,7 @@ def _plain(x: Any) -> Any:
     return x
 
 
-class SparseHessian:
+class SparseHessian(PreparedPattern):
     """A Hessian prepared for repeated evaluation: ``H(x)`` returns a ``csr_array``.
 
     Build it with :func:`sparse_hessian`.
@@ -139,26 +139,6 @@ class SparseHessian:
         return pattern
 
     # --- what was prepared ---------------------------------------------------------------------
-
-    @property
-    def pattern(self) -> Any:
-        """The Hessian's pattern (a copy)."""
-        return self._pattern.copy()
-
-    @property
-    def colors(self) -> np.ndarray:
-        """Each variable's colour (a copy)."""
-        return self._coloring.colors.copy()
-
-    @property
-    def ncolors(self) -> int:
-        """Colours of the partition."""
-        return self._coloring.ncolors
-
-    @property
-    def lower_bound(self) -> int:
-        """The lower bound on colours of the coloured pattern (most nonzeros in a row)."""
-        return self._coloring.lower_bound
 
     def __repr__(self) -> str:
         n = self._pattern.shape[0]

@@ -43,7 +43,38 @@ def _pattern_at(f: Callable[[Any], Any], x: np.ndarray, points: Any = None) -> A
     return jacobian_sparsity(f, x, points=points)
 
 
-class SparseJacobian:
+class PreparedPattern:
+    """What a prepared sparse derivative holds: its pattern and the colouring of its columns.
+
+    Shared by :class:`SparseJacobian` and :class:`~dualdiff.sparse.hessian.SparseHessian`,
+    which set ``_pattern`` (a bool ``csr_array``) and ``_coloring`` when they are built.
+    """
+
+    _pattern: Any
+    _coloring: Coloring
+
+    @property
+    def pattern(self) -> Any:
+        """The pattern (a copy; a bool ``csr_array``)."""
+        return self._pattern.copy()
+
+    @property
+    def colors(self) -> np.ndarray:
+        """Each column's colour (a copy)."""
+        return self._coloring.colors.copy()
+
+    @property
+    def ncolors(self) -> int:
+        """How many forward directions (colours) one evaluation pushes."""
+        return self._coloring.ncolors
+
+    @property
+    def lower_bound(self) -> int:
+        """The most nonzeros in one row of the coloured pattern: no colouring needs fewer."""
+        return self._coloring.lower_bound
+
+
+class SparseJacobian(PreparedPattern):
     """A Jacobian prepared for repeated evaluation: ``J(x)`` returns a ``csr_array``.
 
     Build it with :func:`sparse_jacobian`.  The pattern is fixed at preparation;
@@ -109,26 +140,6 @@ class SparseJacobian:
         self._seeds: dict[Any, list[np.ndarray]] = {}
 
     # --- what was prepared ---------------------------------------------------------------------
-
-    @property
-    def pattern(self) -> Any:
-        """The pattern (a copy; bool ``csr_array`` of shape ``(m, n)``)."""
-        return self._pattern.copy()
-
-    @property
-    def colors(self) -> np.ndarray:
-        """Each column's colour (a copy)."""
-        return self._coloring.colors.copy()
-
-    @property
-    def ncolors(self) -> int:
-        """How many forward directions one evaluation pushes."""
-        return self._coloring.ncolors
-
-    @property
-    def lower_bound(self) -> int:
-        """The most nonzeros in one row of the pattern."""
-        return self._coloring.lower_bound
 
     @property
     def order(self) -> str:
