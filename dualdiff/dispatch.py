@@ -371,6 +371,10 @@ def _to_float64(x: Any) -> Any:
 def apply_unary(rule: UfuncRule, x: Dual) -> Dual:
     """Apply a one-argument rule to a dual number: ``f(x) + f'(x) * tangent * eps``."""
     value = x.value
+    if type(value) is np.ndarray:  # the lean array path, when cheap checks allow it
+        lean = _lean_unary(rule, x)
+        if lean is not None:
+            return lean
     partial = rule.partials[0]
     if partial is NOT_DIFFERENTIABLE:
         raise _not_differentiable(rule, 0)
@@ -403,6 +407,43 @@ def apply_unary(rule: UfuncRule, x: Dual) -> Dual:
     if type(tangent) is float and not ordinary(tangent):
         tangent = float(np.multiply(slope, x.tangent))  # NumPy's overflow, as on float64
     return make(ans, _laid_out(_match_precision(tangent, ans), ans), x.tag)
+
+
+def _lean_unary(rule: UfuncRule, x: Dual) -> Any:
+    """:func:`apply_unary` for a real array with a tangent of its shape and dtype (no batch).
+
+    The same numbers as the general path (the ufunc itself; the slope's product written into
+    the slope where it is a fresh array), in fewer calls; ``None`` where the general path
+    must decide (a zero or undefined partial, NaN-safe mode, any other operand).
+    """
+    value = _lean_operand(x)
+    if value is None or SETTINGS.nan_safe:
+        return None
+    tangent, tag = x.tangent, x.tag
+    partial = rule.partials[0]
+    if type(partial) is float:
+        if partial == 0.0:
+            return None
+        ans = rule.ufunc(value)
+        tangent = tangent.copy(order="K") if partial == 1.0 else partial * tangent
+    elif partial is NOT_DIFFERENTIABLE:
+        return None
+    else:
+        ans = rule.ufunc(value)
+        slope = partial(value, ans)
+        if (type(slope) is np.ndarray and slope.size >= IN_PLACE_MIN_SIZE and slope.base is None
+                and slope.shape == tangent.shape and slope.dtype == tangent.dtype
+                and slope is not value and slope is not ans):
+            tangent = np.multiply(slope, tangent, out=slope)
+        else:
+            tangent = slope * tangent
+    result = _new(Dual)
+    result.value, result.tag = ans, tag
+    if _plain_result(ans, tangent):
+        result.tangent = tangent
+    else:
+        result.tangent = _laid_out(_match_precision(tangent, ans), ans)
+    return result
 
 
 def _plain_result(ans: Any, tangent: Any) -> bool:
@@ -490,6 +531,9 @@ def apply_multi_output(ufunc: np.ufunc, x: Dual) -> tuple[Any, ...]:
 
 def apply_binary(rule: UfuncRule, x: Any, y: Any) -> Dual:
     """Apply a two-argument rule; the operand with the newest tag is the live one."""
+    lean = _lean_binary(rule, x, y)
+    if lean is not None:
+        return lean
     if type(x) is Dual:
         if type(y) is Dual:
             if x.tag == y.tag:
@@ -501,6 +545,117 @@ def apply_binary(rule: UfuncRule, x: Any, y: Any) -> Dual:
         return _binary(rule, x, None, x.value, y, x.tag)
     x = _constant(x)
     return _binary(rule, None, y, x, y.value, y.tag)
+
+
+_LEAN_CONSTANTS = frozenset({float, int, np.ndarray})
+
+
+def _lean_operand(d: Dual) -> Any:
+    """``d``'s value if it is a real array with a tangent of its shape and dtype, else None."""
+    value, tangent = d.value, d.tangent
+    if (type(value) is np.ndarray and type(tangent) is np.ndarray and value.ndim
+            and value.shape == tangent.shape and value.dtype.kind == "f"
+            and tangent.dtype == value.dtype):
+        return value
+    return None
+
+
+def _lean_binary(rule: UfuncRule, x: Any, y: Any) -> Any:
+    """:func:`apply_binary` for the common array case, or ``None`` for the general path.
+
+    The case: one live operand, or two of one tag, each a real array with a tangent of its
+    shape and dtype (no batch), the other operand a Python number or an array of that shape
+    and dtype; no broadcasting, no custom ``jvp``, not NaN-safe.  Cheap checks decide it.
+    """
+    if rule.jvp is not None or SETTINGS.nan_safe:
+        return None
+    operands = _lean_operands(x, y)
+    if operands is None:
+        return None
+    x_live, y_live, x_value, y_value, tag = operands
+    partial_x, partial_y = rule.partials
+    if (x_live and partial_x is NOT_DIFFERENTIABLE) or (y_live and partial_y is NOT_DIFFERENTIABLE):
+        return None
+    x_dual, y_dual = (x if x_live else None), (y if y_live else None)
+    try:
+        return _lean_terms(rule, x_dual, y_dual, x_value, y_value, tag)
+    except FloatingPointError:  # np.errstate(all="raise") said so: NumPy's error stands
+        raise
+    except SCALAR_ERRORS:  # a Python constant met Python arithmetic in a partial (1 / 0.0)
+        dtype = np.result_type(x_value, y_value)
+        x_value, y_value = _as_numpy_constant(x_value, dtype), _as_numpy_constant(y_value, dtype)
+        return _lean_terms(rule, x_dual, y_dual, x_value, y_value, tag)
+
+
+def _lean_operands(x: Any, y: Any) -> tuple[bool, bool, Any, Any, int] | None:
+    """``(x live, y live, x's value, y's value, tag)`` for :func:`_lean_binary`, or ``None``."""
+    x_live, y_live = type(x) is Dual, type(y) is Dual
+    if x_live:
+        x_value, tag = _lean_operand(x), x.tag
+        if y_live:
+            y_value = _lean_operand(y) if y.tag == tag else None
+        else:
+            y_value = y if type(y) in _LEAN_CONSTANTS else None
+    elif y_live:
+        x_value = x if type(x) in _LEAN_CONSTANTS else None
+        y_value, tag = _lean_operand(y), y.tag
+    else:
+        return None
+    if x_value is None or y_value is None:
+        return None
+    if type(x_value) is np.ndarray and type(y_value) is np.ndarray and (
+            x_value.shape != y_value.shape or x_value.dtype != y_value.dtype):
+        return None
+    return x_live, y_live, x_value, y_value, tag
+
+
+def _lean_terms(rule: UfuncRule, x: Dual | None, y: Dual | None, x_value: Any, y_value: Any,
+                tag: int) -> Dual:
+    """The value and tangent of :func:`_lean_binary`: :func:`_combine`'s sum, flattened."""
+    ans = rule.ufunc(x_value, y_value)
+    fused = rule.fused
+    if fused is not None:
+        tangent = fused(x_value, y_value, ans, x.tangent if x is not None else None,
+                        y.tangent if y is not None else None)
+    else:
+        partial_x, partial_y = rule.partials
+        inputs = (x_value, y_value, ans)
+        tangent, owned = None, False
+        if x is not None:
+            tangent, owned = _lean_term(partial_x, x.tangent, x_value, y_value, ans, inputs)
+        if y is not None:
+            term, term_owned = _lean_term(partial_y, y.tangent, x_value, y_value, ans, inputs)
+            if tangent is None:
+                tangent, owned = term, term_owned
+            elif term is not None:
+                if owned and _is_fresh_like(tangent, term, inputs):  # the first term is ours
+                    tangent = np.add(tangent, term, out=tangent)
+                elif term_owned and _is_fresh_like(term, tangent, inputs):  # the second one is
+                    tangent = np.add(term, tangent, out=term)
+                else:
+                    tangent, owned = tangent + term, True
+        if tangent is None:
+            return make(ans, zero_tangent(ans), tag)
+        if not owned:  # an operand's own tangent: the result gets a copy
+            tangent = tangent.copy(order="K")
+    if _plain_result(ans, tangent) and tangent.shape == ans.shape:
+        return make(ans, tangent, tag)
+    return make(ans, _fit(_match_precision(tangent, ans), ans, ()), tag)
+
+
+def _lean_term(partial: Any, tangent: np.ndarray, x_value: Any, y_value: Any, ans: Any,
+               inputs: tuple[Any, ...]) -> tuple[Any, bool]:
+    """``(partial * tangent, whether it is a fresh array)``; ``(None, False)`` for a zero."""
+    if type(partial) is float:
+        if partial == 1.0:
+            return tangent, False
+        if partial == 0.0:
+            return None, False
+        return partial * tangent, True
+    slope = partial(x_value, y_value, ans)
+    if _is_fresh_like(slope, tangent, inputs):
+        return np.multiply(slope, tangent, out=slope), True
+    return slope * tangent, True
 
 
 def _binary(
