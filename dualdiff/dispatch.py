@@ -685,7 +685,21 @@ def _binary(
         if tangent is None:
             tangent = zero_tangent(ans, batch_shape(x if x is not None else y))
         return make(ans, tangent, tag)
+    return _array_binary(rule, x, y, x_value, y_value, tag)
+
+
+def _array_binary(
+    rule: UfuncRule, x: Dual | None, y: Dual | None, x_value: Any, y_value: Any, tag: int
+) -> Dual:
+    """:func:`_binary` beyond Python numbers: arrays, batches, broadcasting, nested Duals."""
+    evaluate = EVALUATE[rule.ufunc]
+    partial_x, partial_y = rule.partials
     batch = batch_shape(x if x is not None else y)
+    if rule.fused is not None and not batch and not SETTINGS.nan_safe:  # as the lean path
+        ans = evaluate(x_value, y_value)
+        tangent = rule.fused(x_value, y_value, ans, None if x is None else x.tangent,
+                             None if y is None else y.tangent)
+        return make(ans, _fit(_match_precision(tangent, ans), ans, batch), tag)
     try:
         ans = evaluate(x_value, y_value)
         tangent = _combine(partial_x, partial_y, x, y, x_value, y_value, ans, _ndim(ans),
