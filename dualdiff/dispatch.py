@@ -547,7 +547,7 @@ def apply_binary(rule: UfuncRule, x: Any, y: Any) -> Dual:
     return _binary(rule, None, y, x, y.value, y.tag)
 
 
-_LEAN_CONSTANTS = frozenset({float, int, np.ndarray})
+_LEAN_CONSTANTS = frozenset({float, int})
 
 
 def _lean_operand(d: Dual) -> Any:
@@ -560,7 +560,7 @@ def _lean_operand(d: Dual) -> Any:
     return None
 
 
-def _lean_binary(rule: UfuncRule, x: Any, y: Any) -> Any:
+def _lean_binary(rule: UfuncRule, x: Any, y: Any) -> Any:  # noqa: PLR0911 - flat on purpose
     """:func:`apply_binary` for the common array case, or ``None`` for the general path.
 
     The case: one live operand, or two of one tag, each a real array with a tangent of its
@@ -569,88 +569,109 @@ def _lean_binary(rule: UfuncRule, x: Any, y: Any) -> Any:
     """
     if rule.jvp is not None or SETTINGS.nan_safe:
         return None
-    operands = _lean_operands(x, y)
-    if operands is None:
-        return None
-    x_live, y_live, x_value, y_value, tag = operands
-    partial_x, partial_y = rule.partials
-    if (x_live and partial_x is NOT_DIFFERENTIABLE) or (y_live and partial_y is NOT_DIFFERENTIABLE):
-        return None
-    x_dual, y_dual = (x if x_live else None), (y if y_live else None)
-    try:
-        return _lean_terms(rule, x_dual, y_dual, x_value, y_value, tag)
-    except FloatingPointError:  # np.errstate(all="raise") said so: NumPy's error stands
-        raise
-    except SCALAR_ERRORS:  # a Python constant met Python arithmetic in a partial (1 / 0.0)
-        dtype = np.result_type(x_value, y_value)
-        x_value, y_value = _as_numpy_constant(x_value, dtype), _as_numpy_constant(y_value, dtype)
-        return _lean_terms(rule, x_dual, y_dual, x_value, y_value, tag)
-
-
-def _lean_operands(x: Any, y: Any) -> tuple[bool, bool, Any, Any, int] | None:
-    """``(x live, y live, x's value, y's value, tag)`` for :func:`_lean_binary`, or ``None``."""
-    x_live, y_live = type(x) is Dual, type(y) is Dual
-    if x_live:
+    if type(x) is Dual:
         x_value, tag = _lean_operand(x), x.tag
-        if y_live:
-            y_value = _lean_operand(y) if y.tag == tag else None
-        else:
-            y_value = y if type(y) in _LEAN_CONSTANTS else None
-    elif y_live:
-        x_value = x if type(x) in _LEAN_CONSTANTS else None
-        y_value, tag = _lean_operand(y), y.tag
-    else:
+        if x_value is None:
+            return None
+        if type(y) is Dual:
+            if y.tag != tag:
+                return None
+            y_value = _lean_operand(y)
+            if y_value is None or y_value.shape != x_value.shape or y_value.dtype != x_value.dtype:
+                return None
+            return _lean_terms(rule, x, y, x_value, y_value, tag)
+        if not _lean_constant(y, x_value):
+            return None
+        return _lean_terms(rule, x, None, x_value, y, tag)
+    if type(y) is not Dual:
         return None
-    if x_value is None or y_value is None:
+    y_value = _lean_operand(y)
+    if y_value is None or not _lean_constant(x, y_value):
         return None
-    if type(x_value) is np.ndarray and type(y_value) is np.ndarray and (
-            x_value.shape != y_value.shape or x_value.dtype != y_value.dtype):
-        return None
-    return x_live, y_live, x_value, y_value, tag
+    return _lean_terms(rule, None, y, x, y_value, y.tag)
+
+
+def _lean_constant(c: Any, value: np.ndarray) -> bool:
+    """Whether a constant suits the lean path: a Python number, or an array like ``value``."""
+    kind = type(c)
+    if kind is np.ndarray:
+        return c.shape == value.shape and c.dtype == value.dtype
+    return kind in _LEAN_CONSTANTS
 
 
 def _lean_terms(rule: UfuncRule, x: Dual | None, y: Dual | None, x_value: Any, y_value: Any,
-                tag: int) -> Dual:
-    """The value and tangent of :func:`_lean_binary`: :func:`_combine`'s sum, flattened."""
+                tag: int) -> Any:
+    """The result of :func:`_lean_binary`: :func:`_combine`'s sum, flattened."""
+    partial_x, partial_y = rule.partials
+    if (x is not None and partial_x is NOT_DIFFERENTIABLE) or (
+            y is not None and partial_y is NOT_DIFFERENTIABLE):
+        return None  # the general path raises
+    try:
+        ans, tangent = _lean_pair(rule, x, y, x_value, y_value)
+    except FloatingPointError:  # np.errstate(all="raise") said so: NumPy's error stands
+        raise
+    except SCALAR_ERRORS:
+        # A Python constant met Python arithmetic in a partial (1 / 0.0): redo it with that
+        # constant as a NumPy value of the array's dtype, as the general path does.
+        dtype = np.result_type(x_value, y_value)
+        x_value, y_value = _as_numpy_constant(x_value, dtype), _as_numpy_constant(y_value, dtype)
+        ans, tangent = _lean_pair(rule, x, y, x_value, y_value)
+    if tangent is None:
+        return make(ans, zero_tangent(ans), tag)
+    result = _new(Dual)
+    result.value, result.tag = ans, tag
+    if (type(ans) is np.ndarray and type(tangent) is np.ndarray and ans.ndim < 2
+            and tangent.dtype == ans.dtype and tangent.shape == ans.shape):
+        result.tangent = tangent
+    else:
+        result.tangent = _fit(_match_precision(tangent, ans), ans, ())
+    return result
+
+
+def _lean_pair(rule: UfuncRule, x: Dual | None, y: Dual | None, x_value: Any,
+               y_value: Any) -> tuple[Any, Any]:
+    """The value and the tangent (``None`` for zero) of :func:`_lean_terms`."""
     ans = rule.ufunc(x_value, y_value)
     fused = rule.fused
     if fused is not None:
-        tangent = fused(x_value, y_value, ans, x.tangent if x is not None else None,
-                        y.tangent if y is not None else None)
-    else:
-        partial_x, partial_y = rule.partials
-        inputs = (x_value, y_value, ans)
-        tangent, owned = None, False
-        if x is not None:
-            tangent, owned = _lean_term(partial_x, x.tangent, x_value, y_value, ans, inputs)
-        if y is not None:
-            term, term_owned = _lean_term(partial_y, y.tangent, x_value, y_value, ans, inputs)
-            if tangent is None:
-                tangent, owned = term, term_owned
-            elif term is not None:
-                if owned and _is_fresh_like(tangent, term, inputs):  # the first term is ours
-                    tangent = np.add(tangent, term, out=tangent)
-                elif term_owned and _is_fresh_like(term, tangent, inputs):  # the second one is
-                    tangent = np.add(term, tangent, out=term)
-                else:
-                    tangent, owned = tangent + term, True
+        return ans, fused(x_value, y_value, ans, None if x is None else x.tangent,
+                          None if y is None else y.tangent)
+    partial_x, partial_y = rule.partials
+    return ans, _lean_sum(partial_x, partial_y, x, y, x_value, y_value, ans)
+
+
+def _lean_sum(partial_x: Any, partial_y: Any, x: Dual | None, y: Dual | None, x_value: Any,
+              y_value: Any, ans: Any) -> Any:
+    """Sum of partial * tangent over the live operands, the result's own; ``None`` for zero.
+
+    :func:`_combine`'s numbers: a slope that is a fresh array holds its product, a fresh
+    term holds the sum, and a sum that is an operand's tangent is copied.
+    """
+    inputs = (x_value, y_value, ans)
+    tangent, owned = None, False
+    for partial, operand in ((partial_x, x), (partial_y, y)):
+        if operand is None or (type(partial) is float and partial == 0.0):
+            continue
+        term, term_owned = _lean_term(partial, operand.tangent, x_value, y_value, ans, inputs)
         if tangent is None:
-            return make(ans, zero_tangent(ans), tag)
-        if not owned:  # an operand's own tangent: the result gets a copy
-            tangent = tangent.copy(order="K")
-    if _plain_result(ans, tangent) and tangent.shape == ans.shape:
-        return make(ans, tangent, tag)
-    return make(ans, _fit(_match_precision(tangent, ans), ans, ()), tag)
+            tangent, owned = term, term_owned
+        elif owned and _is_fresh_like(tangent, term, inputs):  # the first term is ours
+            tangent = np.add(tangent, term, out=tangent)
+        elif term_owned and _is_fresh_like(term, tangent, inputs):  # the second one is
+            tangent = np.add(term, tangent, out=term)
+        else:
+            tangent, owned = tangent + term, True
+    if tangent is None or owned:
+        return tangent
+    return tangent.copy(order="K")  # an operand's own tangent: the result gets a copy
 
 
 def _lean_term(partial: Any, tangent: np.ndarray, x_value: Any, y_value: Any, ans: Any,
                inputs: tuple[Any, ...]) -> tuple[Any, bool]:
-    """``(partial * tangent, whether it is a fresh array)``; ``(None, False)`` for a zero."""
+    """``(partial * tangent, whether it is a fresh array)`` for a nonzero partial."""
     if type(partial) is float:
         if partial == 1.0:
             return tangent, False
-        if partial == 0.0:
-            return None, False
         return partial * tangent, True
     slope = partial(x_value, y_value, ans)
     if _is_fresh_like(slope, tangent, inputs):
@@ -695,15 +716,15 @@ def _array_binary(
     evaluate = EVALUATE[rule.ufunc]
     partial_x, partial_y = rule.partials
     batch = batch_shape(x if x is not None else y)
-    if rule.fused is not None and not batch and not SETTINGS.nan_safe:  # as the lean path
-        ans = evaluate(x_value, y_value)
-        tangent = rule.fused(x_value, y_value, ans, None if x is None else x.tangent,
-                             None if y is None else y.tangent)
-        return make(ans, _fit(_match_precision(tangent, ans), ans, batch), tag)
+    fused = rule.fused if not batch and not SETTINGS.nan_safe else None  # as the lean path
     try:
         ans = evaluate(x_value, y_value)
-        tangent = _combine(partial_x, partial_y, x, y, x_value, y_value, ans, _ndim(ans),
-                           batch + _shape(ans))
+        if fused is not None:
+            tangent = fused(x_value, y_value, ans, None if x is None else x.tangent,
+                            None if y is None else y.tangent)
+        else:
+            tangent = _combine(partial_x, partial_y, x, y, x_value, y_value, ans, _ndim(ans),
+                               batch + _shape(ans))
     except FloatingPointError:  # np.errstate(all="raise") said so: NumPy's error stands
         raise
     except SCALAR_ERRORS:
@@ -713,8 +734,12 @@ def _array_binary(
         dtype = np.result_type(strip(x_value), strip(y_value))
         x_value, y_value = _as_numpy_constant(x_value, dtype), _as_numpy_constant(y_value, dtype)
         ans = evaluate(x_value, y_value)
-        tangent = _combine(partial_x, partial_y, x, y, x_value, y_value, ans, _ndim(ans),
-                           batch + _shape(ans))
+        if fused is not None:
+            tangent = fused(x_value, y_value, ans, None if x is None else x.tangent,
+                            None if y is None else y.tangent)
+        else:
+            tangent = _combine(partial_x, partial_y, x, y, x_value, y_value, ans, _ndim(ans),
+                               batch + _shape(ans))
     if tangent is None:
         return make(ans, zero_tangent(ans, batch), tag)
     if _plain_result(ans, tangent) and tangent.shape == batch + ans.shape:

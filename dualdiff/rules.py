@@ -155,19 +155,60 @@ def _power_dy(x: Any, y: Any, ans: Any) -> Any:
 
 
 def _divide_tangent(x: Any, y: Any, ans: Any, tx: Any, ty: Any) -> Any:
-    # tx / y - ans ty / y as (tx - ans ty) / y: three passes (one for a constant y), not the
-    # partials' seven (1 / y, -ans, / y, two products, the sum, a copy); tx / y rounds once.
-    # The same operations on every array type (NumPy in place, Dask or nested Duals not).
+    # The partials' numbers bit for bit (the scalar path's): (1/y) tx + ((-ans)/y) ty, written
+    # (1/y) tx - (ans/y) ty (negation is exact), each product into its fresh quotient: five
+    # passes and two temporaries for two live arrays, not six and three.
+    term = None
+    if tx is not None:
+        term = _into(1 / y, tx, np.multiply)
     if ty is None:
-        return tx / y
-    term = ans * ty
-    if type(term) is not np.ndarray:
-        return (-term if tx is None else tx - term) / y
+        return term
+    other = _into(ans / y, ty, np.multiply)
+    if term is None:
+        return np.negative(other, out=other) if type(other) is np.ndarray else -other
+    return _into(term, other, np.subtract)
+
+
+def _into(a: Any, b: Any, op: np.ufunc) -> Any:
+    # op(a, b), written into a where a is an array of the result's shape and dtype (the
+    # callers' a is always a fresh temporary)
+    if (type(a) is np.ndarray and type(b) is np.ndarray and a.shape == b.shape
+            and a.dtype == b.dtype):
+        return op(a, b, out=a)
+    return op(a, b)
+
+
+def _multiply_tangent(x: Any, y: Any, ans: Any, tx: Any, ty: Any) -> Any:
+    # y tx + x ty, the partials' numbers; for arrays the second product is added block by
+    # block through a small scratch array, so the sum never holds two full-size temporaries.
     if tx is None:
-        np.negative(term, out=term)
-    else:
-        np.subtract(tx, term, out=term)
-    return np.divide(term, y, out=term)
+        return x * ty
+    term = y * tx
+    if ty is None:
+        return term
+    if not (type(term) is np.ndarray and term.size > _BLOCK and term.flags.c_contiguous
+            and _flat_like(x, term) and _flat_like(ty, term)):
+        other = x * ty
+        if (type(term) is np.ndarray and type(other) is np.ndarray and other.shape == term.shape
+                and other.dtype == term.dtype):
+            return np.add(term, other, out=term)
+        return term + other
+    flat, xs, ts = term.reshape(-1), x.reshape(-1), ty.reshape(-1)
+    scratch = np.empty(_BLOCK, dtype=term.dtype)
+    for start in range(0, flat.size, _BLOCK):
+        block = flat[start:start + _BLOCK]
+        part = scratch[:block.size]
+        np.multiply(xs[start:start + _BLOCK], ts[start:start + _BLOCK], out=part)
+        np.add(block, part, out=block)
+    return term
+
+
+_BLOCK = 1 << 15
+
+
+def _flat_like(a: Any, like: np.ndarray) -> bool:
+    return (type(a) is np.ndarray and a.shape == like.shape and a.dtype == like.dtype
+            and a.flags.c_contiguous)
 
 
 def _divide_or_zero(numerator: Any, denominator: Any) -> Any:
@@ -420,10 +461,11 @@ UFUNC_RULES: tuple[UfuncRule, ...] = (
     binary(np.add,       (1.0, 1.0),                                  PAIRS,     lambda sp, x, y: x + y),
     binary(np.subtract,  (1.0, -1.0),                                 PAIRS,     lambda sp, x, y: x - y),
     # --- products and quotients ---------------------------------------------------------------
-    binary(np.multiply,  (lambda x, y, ans: y, lambda x, y, ans: x),  PAIRS,     lambda sp, x, y: x * y),
+    replace(binary(np.multiply, (lambda x, y, ans: y, lambda x, y, ans: x), PAIRS, lambda sp, x, y: x * y),
+            fused=_multiply_tangent),  # arrays: y tx + x ty without a second full temporary
     replace(binary(np.true_divide, (lambda x, y, ans: 1 / y,
                                     lambda x, y, ans: -ans / y),       PAIRS,     lambda sp, x, y: x / y),
-            fused=_divide_tangent),  # arrays: (tx - ans ty) / y in three passes
+            fused=_divide_tangent),  # arrays: five passes, not six
     unary(np.square,     lambda x, ans: 2 * x,                        REAL,      lambda sp, x: x**2),
     unary(np.reciprocal, lambda x, ans: -ans * ans,                   NONZERO,   lambda sp, x: 1 / x),
     binary(np.power,     (_power_dx, _power_dy),                      POSITIVE_BASE, lambda sp, x, y: x**y),
