@@ -156,17 +156,24 @@ def _power_dy(x: Any, y: Any, ans: Any) -> Any:
 
 def _divide_tangent(x: Any, y: Any, ans: Any, tx: Any, ty: Any) -> Any:
     # The partials' numbers bit for bit (the scalar path's): (1/y) tx + ((-ans)/y) ty, written
-    # (1/y) tx - (ans/y) ty (negation is exact), each product into its fresh quotient: five
-    # passes and two temporaries for two live arrays, not six and three.
+    # (1/y) tx - (ans/y) ty (negation is exact), the first product into its fresh quotient,
+    # the second block by block (_accumulate): five passes and one temporary, not six and three.
     term = None
     if tx is not None:
         term = _into(1 / y, tx, np.multiply)
     if ty is None:
         return term
+    if term is not None and _accumulate(term, np.subtract, _quotient_times, ans, y, ty):
+        return term
     other = _into(ans / y, ty, np.multiply)
     if term is None:
         return np.negative(other, out=other) if type(other) is np.ndarray else -other
     return _into(term, other, np.subtract)
+
+
+def _quotient_times(out: np.ndarray, a: np.ndarray, y: np.ndarray, t: np.ndarray) -> None:
+    np.divide(a, y, out=out)
+    np.multiply(out, t, out=out)
 
 
 def _into(a: Any, b: Any, op: np.ufunc) -> Any:
@@ -180,27 +187,42 @@ def _into(a: Any, b: Any, op: np.ufunc) -> Any:
 
 def _multiply_tangent(x: Any, y: Any, ans: Any, tx: Any, ty: Any) -> Any:
     # y tx + x ty, the partials' numbers; for arrays the second product is added block by
-    # block through a small scratch array, so the sum never holds two full-size temporaries.
+    # block (_accumulate), so the sum never holds two full-size temporaries.
     if tx is None:
         return x * ty
     term = y * tx
-    if ty is None:
+    if ty is None or _accumulate(term, np.add, _times, x, ty):
         return term
+    other = x * ty
+    if (type(term) is np.ndarray and type(other) is np.ndarray and other.shape == term.shape
+            and other.dtype == term.dtype):
+        return np.add(term, other, out=term)
+    return term + other
+
+
+def _times(out: np.ndarray, a: np.ndarray, t: np.ndarray) -> None:
+    np.multiply(a, t, out=out)
+
+
+def _accumulate(term: Any, op: np.ufunc, compute: Callable[..., None], *arrays: Any) -> bool:
+    """``term = op(term, g)`` with ``g = compute(*arrays)``, a block at a time, if it can.
+
+    Each block of ``g`` is computed into one small scratch array (``compute(out, *blocks)``),
+    so no full-size temporary is made; elementwise, so the numbers are those of the whole
+    arrays.  Only for C-contiguous arrays of ``term``'s shape and dtype larger than a block;
+    returns whether it did it.
+    """
     if not (type(term) is np.ndarray and term.size > _BLOCK and term.flags.c_contiguous
-            and _flat_like(x, term) and _flat_like(ty, term)):
-        other = x * ty
-        if (type(term) is np.ndarray and type(other) is np.ndarray and other.shape == term.shape
-                and other.dtype == term.dtype):
-            return np.add(term, other, out=term)
-        return term + other
-    flat, xs, ts = term.reshape(-1), x.reshape(-1), ty.reshape(-1)
+            and all(_flat_like(a, term) for a in arrays)):
+        return False
+    flat, flats = term.reshape(-1), [a.reshape(-1) for a in arrays]
     scratch = np.empty(_BLOCK, dtype=term.dtype)
     for start in range(0, flat.size, _BLOCK):
         block = flat[start:start + _BLOCK]
         part = scratch[:block.size]
-        np.multiply(xs[start:start + _BLOCK], ts[start:start + _BLOCK], out=part)
-        np.add(block, part, out=block)
-    return term
+        compute(part, *(a[start:start + _BLOCK] for a in flats))
+        op(block, part, out=block)
+    return True
 
 
 _BLOCK = 1 << 15

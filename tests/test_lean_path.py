@@ -14,6 +14,7 @@ import pytest
 
 from dualdiff import Dual, dispatch
 from dualdiff.dispatch import RULES
+from dualdiff.rules import _BLOCK
 
 ELEMENTWISE = [rule for rule in RULES.values() if rule.jvp is None]
 UNARY = [rule for rule in ELEMENTWISE if rule.ufunc.nin == 1]
@@ -123,3 +124,17 @@ def test_the_benchmark_formula_takes_the_general_paths_numbers(rng, monkeypatch)
         general(m)
         same(lean, run(lambda: f(Dual(x, t))))
     assert np.array_equal(lean[0].value, f(x))
+
+
+def test_products_and_quotients_of_large_arrays_are_the_partials_numbers(rng):
+    # multiply's and divide's fused tangents work block by block past rules._BLOCK elements:
+    # the numbers are those of the partials on whole arrays, bit for bit
+    n = 3 * _BLOCK + 5
+    x, y = rng.uniform(-2, 2, n), rng.uniform(0.5, 2, n)
+    tx, ty = rng.standard_normal(n), rng.standard_normal(n)
+    product = Dual(x, tx) * Dual(y, ty)
+    assert np.array_equal(product.tangent, y * tx + x * ty)
+    quotient = Dual(x, tx) / Dual(y, ty)
+    ans = x / y
+    assert np.array_equal(quotient.tangent, (1 / y) * tx + ((-ans) / y) * ty)
+    assert np.array_equal(quotient.value, ans) and np.array_equal(product.value, x * y)
