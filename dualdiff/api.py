@@ -110,15 +110,6 @@ def _seed(primal: Any, tangent: Any, tag: int) -> Dual:
 # --- jvp ---------------------------------------------------------------------------------------
 
 
-def _no_executor(executor: Any, verb: str) -> None:
-    """Refuse ``executor=`` with ``sparsity=`` rather than silently run serially."""
-    if executor is not None:
-        raise TypeError(
-            f"{verb}(sparsity=...) runs its compressed passes in this process; executor= "
-            "is not supported with sparsity= yet: drop one of the two"
-        )
-
-
 def jvp(f: Function, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[Any, Any]:
     """Evaluate ``f`` and its Jacobian-vector product in one forward pass.
 
@@ -355,8 +346,8 @@ def jacobian(
     if sparsity is not None:
         from dualdiff.sparse.jacobian import sparse_jacobian  # noqa: PLC0415 - needs scipy
 
-        _no_executor(executor, "jacobian")
-        return sparse_jacobian(f, x, sparsity=sparsity, chunk_size=chunk_size)(x)
+        return sparse_jacobian(f, x, sparsity=sparsity, chunk_size=chunk_size)(
+            x, executor=executor)
     return value_and_jacobian(f, x, chunk_size=chunk_size, executor=executor)[1]
 
 
@@ -457,8 +448,7 @@ def hessian(f: Function, x: Any, *, chunk_size: int | None = None, executor: Any
     if sparsity is not None:
         from dualdiff.sparse.hessian import sparse_hessian  # noqa: PLC0415 - needs scipy
 
-        _no_executor(executor, "hessian")
-        return sparse_hessian(f, x, sparsity=sparsity)(x)
+        return sparse_hessian(f, x, sparsity=sparsity)(x, executor=executor)
     return value_and_hessian(f, x, chunk_size=chunk_size, executor=executor)[1]
 
 
