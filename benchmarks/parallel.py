@@ -36,8 +36,10 @@ and faulted in again at the next allocation (half a million page faults per Jaco
 the simulation, most of its time).  The benchmark sets ``MALLOC_TRIM_THRESHOLD_``,
 ``MALLOC_MMAP_THRESHOLD_`` and ``MALLOC_TOP_PAD_`` (and ``mallopt`` in this process) so
 every engine, serial included, keeps its heap; ``--default-malloc`` measures without.
-The serial Jacobian with the default allocator is timed beside it (one worker process
-started without the settings).
+Dask's workers get them too (its nanny otherwise sets ``MALLOC_TRIM_THRESHOLD_=65536``,
+and one thread each for BLAS/OpenMP; the process pool's workers keep NumPy's threads,
+which this elementwise work does not use).  The serial Jacobian with the default
+allocator is timed beside it (one worker process started without the settings).
 
 The machine's load average (1 min) is recorded before and after: the machine may be
 shared, and a loaded machine lowers the speed-ups.
@@ -85,6 +87,13 @@ def tune_malloc() -> bool:
     """Set :data:`MALLOC` here (``mallopt``) and for the processes started from now on."""
     for name, value in MALLOC.items():
         os.environ[name] = str(value)
+    try:  # Dask's nanny sets MALLOC_TRIM_THRESHOLD_=65536 in its workers unless told otherwise
+        import dask  # noqa: PLC0415 - the dask extra
+
+        spawn = "distributed.nanny.pre-spawn-environ"
+        dask.config.set({spawn: {**dask.config.get(spawn, {}), **MALLOC}})
+    except ImportError:
+        pass
     try:
         libc = ctypes.CDLL(None)
         return all(libc.mallopt(_MALLOPT[name], value) == 1 for name, value in MALLOC.items())
