@@ -10,6 +10,11 @@ task of an executor.  Accepted executors:
 * any map-like callable ``map(func, iterable)`` returning the results in order
   (scipy's ``workers`` convention): ``multiprocessing.Pool().map`` works.
 
+The sparse and prepared Jacobians and Hessians (``sparsity=``,
+:func:`dualdiff.sparse_jacobian`, :func:`dualdiff.sparse_hessian`) run their
+blocks of colours through the same machinery (:func:`map_tasks` with a
+:class:`Block` that builds its colours' seeds on the worker).
+
 The contract:
 
 * **Same answer.**  The blocks are the serial path's blocks, computed by the same
