@@ -38,7 +38,6 @@ def _numpy(ufunc: np.ufunc) -> Callable[..., Any]:
     Used where ``math`` would differ in the last bit (``math.exp`` and NumPy's SIMD ``exp``
     do), or in a corner (``math.pow(-inf, 0.5)`` is ``inf``, ``np.power`` gives ``nan``).
     """
-
     if ufunc.nin == 1:  # one argument, not *args: the commonest kernel of the scalar path
 
         def kernel(x: float) -> float:
