@@ -16,9 +16,10 @@ from dualdiff.columns import default_hessian_chunk_size, jacobian_columns
 from dualdiff.dispatch import batch_shape, make, zero_tangent
 from dualdiff.dual import Dual, as_value
 from dualdiff.memory import lazy_guard, tags_in
-from dualdiff.tags import is_running, new_tag, running
+from dualdiff.tags import begin, end, is_running, new_tag, running
 
 Function = Callable[..., Any]
+_new = object.__new__
 
 
 def _check_callable(f: Any, verb: str) -> None:
@@ -180,19 +181,29 @@ def value_and_derivative(f: Function, x: Any) -> tuple[Any, Any]:
     >>> value_and_derivative(lambda x: x**3, 2)
     (8.0, 12.0)
     """
-    _check_callable(f, "derivative")
-    if type(x) is not float:
-        x = as_value(x)
-        if np.ndim(x.value if type(x) is Dual else x) != 0:
-            raise TypeError(
-                f"derivative(f, x) needs a scalar x, got shape {_shape_text(x)}; use "
-                "gradient(f, x) for a scalar-valued f or jacobian(f, x) otherwise"
-            )
-    tag = new_tag()
-    with running(tag, *tags_in(x)):
-        out = f(make(x, 1.0, tag))
+    if type(x) is float and callable(f):  # the common case: no Duals in, no checks to make
+        tag = begin()
+        seed = _new(Dual)
+        seed.value, seed.tangent, seed.tag = x, 1.0, tag
+        try:
+            out = f(seed)
+        finally:
+            end(tag)
+    else:
+        _check_callable(f, "derivative")
+        if type(x) is not float:
+            x = as_value(x)
+            if np.ndim(x.value if type(x) is Dual else x) != 0:
+                raise TypeError(
+                    f"derivative(f, x) needs a scalar x, got shape {_shape_text(x)}; use "
+                    "gradient(f, x) for a scalar-valued f or jacobian(f, x) otherwise"
+                )
+        tag = new_tag()
+        with running(tag, *tags_in(x)):
+            out = f(make(x, 1.0, tag))
     if type(out) is Dual and out.tag == tag and type(out.value) is float:
-        return out.value, _plain_scalar(out.tangent)  # the common case, unpacked directly
+        tangent = out.tangent  # the common case, unpacked directly
+        return out.value, tangent if type(tangent) is float else _plain_scalar(tangent)
     return extract(out, tag, ())
 
 

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from dualdiff.elementary import (
+    REAL_KERNELS,
     conj,
     cos,
     cosh,
@@ -240,9 +241,18 @@ def _arctan_dx(x: Any, ans: Any) -> Any:
     return _piecewise(big, x, lambda t: (1 / t) / (t + 1 / t), lambda t: 1 / (1 + t * t), 0.5)
 
 
+_exp_float = REAL_KERNELS[np.exp]  # exp of a Python float, NumPy's value as a float
+
+
 def _tanh_dx(x: Any, ans: Any) -> Any:
     # 1 - tanh**2 cancels as tanh -> 1 (0 at x = 20, true 1.7e-17); there sech**2 is
     # 4e / (1 + e)**2 with e = exp(-2|x|), which neither cancels nor overflows.
+    if type(x) is float:  # the same numbers as below, without the array and complex checks
+        a = abs(x)
+        if a < 0.5:
+            return 1 - ans * ans
+        e = _exp_float(-2 * (400.0 if a > 400 else a))
+        return 4 * e / ((1 + e) * (1 + e))
     small = abs(strip(x)) < 0.5
     if (isinstance(small, bool | np.bool_) and small) or _is_complex(x):
         return 1 - ans * ans  # exact enough where tanh is small; holomorphic for complex z
