@@ -128,7 +128,8 @@ def _as_matrix_tangent(tangent: Any, vector_axis: int, value_ndim: int, out_ndim
 def _matmul_jvp(x: Dual | None, y: Dual | None, a: Any, b: Any, tag: int) -> Dual:
     ans = np.matmul(a, b)
     batch = batch_shape(x if x is not None else y)
-    a_ndim, b_ndim = np.ndim(strip(a)), np.ndim(strip(b))
+    a_ndim = a.ndim if type(a) is np.ndarray else np.ndim(strip(a))
+    b_ndim = b.ndim if type(b) is np.ndarray else np.ndim(strip(b))
     if batch and (a_ndim, b_ndim) in ((2, 1), (1, 2)):
         return make(ans, _batched_matrix_vector(x, y, a, b, a_ndim, ans), tag)
     a2 = a if a_ndim > 1 else np.reshape(a, (1, -1))
@@ -158,7 +159,8 @@ def _batched_matrix_vector(x: Dual | None, y: Dual | None, a: Any, b: Any, a_ndi
     if x is not None:  # x's tangent: (k, m, n) @ b, or (k, n) @ (n, p)
         tangent = np.matmul(x.tangent, b) if a_ndim == 2 else rows_product(x.tangent, b, ans)
     if y is not None:  # y's tangent: (k, n) @ a.T, or a @ (k, n, p)
-        term = rows_product(y.tangent, np.swapaxes(a, -1, -2), ans) if a_ndim == 2 else (
+        term = rows_product(y.tangent, a.T if type(a) is np.ndarray else np.swapaxes(a, -1, -2),
+                            ans) if a_ndim == 2 else (
             np.matmul(a, y.tangent))
         tangent = term if tangent is None else tangent + term
     return tangent
