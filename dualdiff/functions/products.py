@@ -188,6 +188,27 @@ def _rows(m: np.ndarray, cols: np.ndarray) -> np.ndarray:
 _TILE = 128
 
 
+def _unit_rows(t: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Where each row of ``t`` (k, n) has exactly one nonzero: its column, and its value.
+
+    The values are ``None`` when every one is 1 (nothing to scale), and both are
+    ``None`` when some row has no nonzero or more than one: ``k`` nonzeros in
+    all, and one at each row's first nonzero, is exactly one per row.
+    """
+    if np.count_nonzero(t[0]) != 1 or np.count_nonzero(t[-1]) != 1:  # cheap first
+        return None, None
+    nonzero = t != 0
+    k = t.shape[0]
+    if np.count_nonzero(nonzero) != k:
+        return None, None
+    rows = np.arange(k)
+    cols = nonzero.argmax(axis=1)  # each row's first nonzero (a row of none: column 0)
+    scales = t[rows, cols]
+    if not scales.all():  # a row without a nonzero
+        return None, None
+    return cols, None if bool((scales == 1.0).all()) else scales
+
+
 GATHER_MIN_WORK = 2**16
 """Smallest ``k * n * p`` for which :func:`rows_product` looks for unit rows (a matrix product
 of less work costs less than the checks)."""
@@ -224,21 +245,16 @@ def rows_product(t: Any, m: Any, value: Any = None) -> Any:
     if (type(t) is np.ndarray and type(m) is np.ndarray and t.ndim == 2 and m.ndim == 2
             and t.dtype.kind == "f" and m.dtype.kind == "f"
             and t.size * m.shape[1] >= GATHER_MIN_WORK):
-        k = t.shape[0]
-        if np.count_nonzero(t[0]) == 1 and np.count_nonzero(t[-1]) == 1:  # cheap first
-            nonzero = t != 0
-            cols = np.argmax(nonzero, axis=1)  # each row's first nonzero
-            scales = t[np.arange(k), cols]
-            # k nonzeros, one found in every row: exactly one per row.  A finite sum of m
-            # means every entry is finite (an inf or nan would make it inf or nan).
-            if np.count_nonzero(nonzero) == k and bool(np.all(scales != 0)):
-                with np.errstate(over="ignore", invalid="ignore"):  # silent: a test only
-                    finite = bool(np.isfinite(np.sum(m if value is None else value)))
-            else:
-                finite = False
+        cols, scales = _unit_rows(t)
+        if cols is not None:
+            with np.errstate(over="ignore", invalid="ignore"):  # silent: a test only
+                # a finite sum of m means every entry is finite (an inf or nan would make it
+                # inf or nan)
+                finite = bool(np.isfinite(np.add.reduce(m if value is None else value,
+                                                        axis=None)))
             if finite:
                 gathered = _rows(m, cols).astype(np.result_type(t, m), copy=False)
-                if not bool(np.all(scales == 1.0)):
+                if scales is not None:
                     np.multiply(gathered, scales[:, None], out=gathered)
                 return gathered
     return np.matmul(t, m)
