@@ -174,12 +174,14 @@ def _rows(m: np.ndarray, cols: np.ndarray) -> np.ndarray:
     seeds makes them so), the block of ``A`` is transposed in tiles that fit in the
     cache instead (about 1.6 times faster at n = 6000).
     """
-    first = int(cols[0])
-    if (m.flags.c_contiguous or not m.T.flags.c_contiguous
-            or int(cols[-1]) - first != cols.size - 1 or not bool(np.all(np.diff(cols) == 1))):
+    first, k = int(cols[0]), cols.size
+    if (m.flags.c_contiguous or not m.T.flags.c_contiguous or int(cols[-1]) - first != k - 1
+            or not np.array_equal(cols, np.arange(first, first + k))):
         return m[cols]
-    source = m.T[:, first:first + cols.size]  # rows of A: (p, k), each a contiguous piece
-    out = np.empty((cols.size, m.shape[1]), dtype=m.dtype)
+    source = m.T[:, first:first + k]  # rows of A: (p, k), each a contiguous piece
+    if m.shape[1] <= _TILE:  # one tile: a plain transposed copy
+        return source.T.copy()
+    out = np.empty((k, m.shape[1]), dtype=m.dtype)
     for start in range(0, m.shape[1], _TILE):
         out[:, start:start + _TILE] = source[start:start + _TILE].T
     return out
@@ -253,7 +255,9 @@ def rows_product(t: Any, m: Any, value: Any = None) -> Any:
                 finite = bool(np.isfinite(np.add.reduce(m if value is None else value,
                                                         axis=None)))
             if finite:
-                gathered = _rows(m, cols).astype(np.result_type(t, m), copy=False)
+                gathered = _rows(m, cols)
+                if gathered.dtype != t.dtype:
+                    gathered = gathered.astype(np.result_type(t, m), copy=False)
                 if scales is not None:
                     np.multiply(gathered, scales[:, None], out=gathered)
                 return gathered
