@@ -102,7 +102,9 @@ class Run:
     second : bool
         Whether second-order interactions are recorded (Hessian patterns).
     pairs : list
-        The second-order patterns recorded, each ``(n, n)``.
+        The second-order interactions recorded: each an int64 array of pair
+        codes ``i * n + j`` (:func:`dualdiff.sparse.csr.pair_codes`) or, for
+        rows too wide to list pair by pair, an ``(n, n)`` pattern.
     fallbacks : collections.Counter
         Names of the functions that fell back conservatively, with counts.
     """
@@ -119,7 +121,8 @@ class Run:
     def interact(self, p: Any, q: Any | None = None) -> None:
         """Record the pairs of ``p``'s rows (or, with ``q``, the cross pairs of aligned rows)."""
         if self.second and p.nnz and (q is None or q.nnz):
-            self.pairs.append(csr.gram(p, q))
+            codes = csr.pair_codes(p, q)  # None when listing them would cost more than a product
+            self.pairs.append(csr.gram(p, q) if codes is None else codes)
 
 
 class _Store:
