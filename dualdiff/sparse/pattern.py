@@ -379,6 +379,25 @@ _METHODS: dict[str, Callable[..., Any]] = {
 """ndarray methods of a tracer: each calls the NumPy function of its name."""
 
 
+def _in_place(name: str) -> Callable[..., Any]:
+    """``x op= y`` as NumPy does it: into an array, but a scalar (``y[0] += 1``) is rebound."""
+    into_array = getattr(np.lib.mixins.NDArrayOperatorsMixin, f"__i{name}__")
+    rebind = getattr(np.lib.mixins.NDArrayOperatorsMixin, f"__{name}__")
+
+    def method(self: SparsityTracer, other: Any) -> Any:
+        if isinstance(self.value, np.ndarray):
+            return into_array(self, other)
+        return rebind(self, other)  # a NumPy scalar is immutable: Python then stores it back
+
+    method.__name__ = f"__i{name}__"
+    return method
+
+
+for _name in ("add", "sub", "mul", "matmul", "truediv", "floordiv", "mod", "pow", "lshift",
+              "rshift", "and", "xor", "or"):
+    setattr(SparsityTracer, f"__i{_name}__", _in_place(_name))
+
+
 # --- building tracers --------------------------------------------------------------------------
 
 

@@ -1,0 +1,277 @@
+"""hessian's ``strategy="auto"`` (detect, colour, compress) against ``strategy="dense"``.
+
+The auto route must return the dense route's Hessian (to rounding: the
+compressed passes add exact zeros in other orders, so entries are compared
+with a tolerance relative to the Hessian's scale) and ``f(x)`` bit for bit,
+on every function: each rule of the table composed into a scalar objective,
+generated programs, branches, in-place writes, dense Hessians, and the cases
+it must hand to the dense route.
+"""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import dualdiff as dd
+from dualdiff import hessians
+from dualdiff.dispatch import RULES
+from dualdiff.rules import differentiable_arguments
+
+N = max(hessians.AUTO_MIN_SIZE, 64)
+ELEMENTWISE = [rule for rule in RULES.values() if rule.jvp is None]
+UNARY = [rule for rule in ELEMENTWISE if rule.ufunc.nin == 1]
+BINARY = [rule for rule in ELEMENTWISE if rule.ufunc.nin == 2]
+
+
+def name(rule):
+    return rule.ufunc.__name__
+
+
+def assert_same(f, x, *, route=None):
+    """Auto equals dense: the value bit for bit, the Hessian to rounding, or the same error."""
+    try:
+        dense_value, dense = dd.value_and_hessian(f, x, strategy="dense")
+    except Exception as error:  # the auto route must raise the same
+        with pytest.raises(type(error)):
+            dd.value_and_hessian(f, x)
+        return
+    value, hess = dd.value_and_hessian(f, x)
+    assert type(value) is type(dense_value)
+    assert value == dense_value or (np.isnan(value) and np.isnan(dense_value))
+    assert hess.shape == dense.shape and hess.dtype == dense.dtype
+    scale = np.max(np.abs(dense[np.isfinite(dense)]), initial=0.0)
+    np.testing.assert_allclose(hess, dense, rtol=1e-12, atol=1e-12 * scale, equal_nan=True)
+    np.testing.assert_array_equal(dd.hessian(f, x), hess)
+    if route is not None:
+        assert hessians.plan(f, x)[0] == route
+
+
+def points(domain, size):
+    """``size`` points cycling through a rule's test domain."""
+    return np.resize(np.array(domain, dtype=float), (size, *np.shape(domain[0])))
+
+
+# --- every rule of the table, composed into scalar objectives ----------------------------------
+
+
+@pytest.mark.parametrize("rule", UNARY, ids=name)
+def test_unary_rules_composed(rule):
+    g = rule.ufunc
+    x = points(rule.domain, N)
+    weights = np.linspace(0.5, 1.5, N)
+
+    def f(x):
+        return np.sum(weights * g(x)) + np.sum(g(x[1:]) * x[:-1]) + np.sum(x[::3] * x[1::3])
+
+    assert_same(f, x)
+
+
+@pytest.mark.parametrize("rule", BINARY, ids=name)
+def test_binary_rules_composed(rule):
+    g, live = rule.ufunc, differentiable_arguments(rule)
+    pairs = points(rule.domain, N)
+    fixed = [pairs[:, 0], pairs[:, 1]]
+
+    def call(*args):
+        it = iter(args)
+        return g(*(next(it) if i in live else fixed[i] for i in range(2)))
+
+    x = np.concatenate([pairs[:, i] for i in live])
+    k = len(live)
+
+    def f(x):
+        args = [x[i * N:(i + 1) * N] for i in range(k)]
+        return np.sum(call(*args) ** 2) + np.sum(call(*args) * x[:N])
+
+    assert_same(f, x)
+
+
+def test_the_rule_compositions_take_the_compressed_route():
+    """The tests above are not vacuous: smooth rules go through compression."""
+    for g in (np.sin, np.exp, np.tanh, np.square, np.arctan):
+        x = points(RULES[g].domain, N)
+
+        def f(x, g=g):
+            return np.sum(g(x)) + np.sum(g(x[1:]) * x[:-1])
+
+        assert hessians.plan(f, x) == ("compressed", 3)
+
+
+# --- generated programs --------------------------------------------------------------------------
+
+OPS = {
+    "mul": lambda a, b: a * b,
+    "add": lambda a, b: a + 0.5 * b,
+    "sin": lambda a, b: np.sin(a) + b,
+    "tanh": lambda a, b: np.tanh(a * b),
+    "exp": lambda a, b: np.exp(-(a * a)) * b,
+    "square": lambda a, b: np.square(a - b),
+    "where": lambda a, b: np.where(a > 0, a * b, np.cos(b)),
+    "maximum": lambda a, b: np.maximum(a, b) * a,
+    "div": lambda a, b: a / (1.5 + b * b),
+    "roll": lambda a, b: np.roll(a, 1) * b,
+}
+STEP = st.tuples(st.sampled_from(sorted(OPS)), st.integers(0, 10), st.integers(0, 10),
+                 st.integers(0, 3))
+
+
+def program(steps, size):
+    """A scalar objective of shifted elementwise steps over earlier results."""
+
+    def f(x):
+        values = [x]
+        for op, i, j, shift in steps:
+            a = values[i % len(values)]
+            b = values[j % len(values)]
+            b = np.concatenate([b[shift:], b[:shift]]) if shift else b
+            values.append(OPS[op](a, b))
+        return np.sum(values[-1]) + 0.25 * np.sum(values[-1] * values[len(values) // 2])
+
+    return f
+
+
+@given(st.lists(STEP, min_size=1, max_size=6), st.integers(0, 2**32 - 1))
+def test_generated_programs(steps, seed):
+    x = np.random.default_rng(seed).uniform(-1.5, 1.5, N)
+    assert_same(program(steps, N), x)
+
+
+# --- branches, in-place writes, shapes -----------------------------------------------------------
+
+
+def test_branches_follow_x():
+    def f(x):
+        y = np.where(x > 0, x**3, np.sin(x))
+        z = np.maximum(x[1:], x[:-1]) * x[1:]
+        if np.sum(x) > 0:
+            return np.sum(y) + np.sum(z**2)
+        return np.sum(y * x) - np.sum(np.abs(z) * x[:-1])
+
+    rng = np.random.default_rng(5)
+    for _ in range(6):
+        assert_same(f, rng.uniform(-1, 1, N), route="compressed")
+
+
+def test_in_place_writes():
+    def f(x):
+        y = np.zeros_like(x)
+        y[1:] = x[:-1] * x[1:]
+        y[0] += x[0] ** 3
+        y[::2] *= np.cos(x[1::2])
+        y += x
+        return np.sum(y**2)
+
+    assert_same(f, np.linspace(-1.0, 2.0, N), route="compressed")
+
+
+def test_two_dimensional_x():
+    def f(x):
+        return np.sum(x[1:, :] * x[:-1, :] ** 2) + np.sum(np.sin(x) * x[:, ::-1])
+
+    x = np.random.default_rng(2).uniform(-1, 1, (8, 10))
+    assert_same(f, x, route="compressed")
+    assert dd.hessian(f, x).shape == (8, 10, 8, 10)
+
+
+def test_linear_and_constant_functions():
+    weights = np.arange(N, dtype=float)
+    assert_same(lambda x: np.sum(weights * x), np.ones(N), route="compressed")
+    assert_same(lambda x: np.sum(weights) + 0.0 * np.sum(weights * x), np.ones(N))
+
+
+def test_dense_hessians_go_dense():
+    def f(x):
+        return np.sum(x) ** 2 + np.sum(np.sin(x) * x)
+
+    x = np.linspace(-1.0, 1.0, N)
+    assert hessians.plan(f, x)[0] == "dense"
+    assert_same(f, x)
+    assert_same(lambda x: (x @ x) * np.sum(np.cos(x)), x, route="dense")
+
+
+def test_rosenbrock_matches_scipy():
+    optimize = pytest.importorskip("scipy.optimize")
+    x = np.random.default_rng(3).uniform(-1.0, 1.0, 200)
+
+    def rosen(x):
+        return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
+
+    assert hessians.plan(rosen, x) == ("compressed", 3)
+    expected = optimize.rosen_hess(x)
+    np.testing.assert_allclose(dd.hessian(rosen, x), expected, rtol=1e-12, atol=1e-9)
+
+
+# --- what the auto route hands to the dense route ------------------------------------------------
+
+
+def test_small_x_goes_dense():
+    x = np.ones(hessians.AUTO_MIN_SIZE - 1)
+    assert hessians.plan(lambda x: np.sum(x**3), x)[0] == "dense"
+
+
+def test_functions_the_tracer_cannot_run():
+    def f(x):
+        if not isinstance(x, dd.Dual):
+            raise TypeError("only Duals, please")
+        return np.sum(x[1:] * x[:-1] ** 2)
+
+    x = np.linspace(0.0, 1.0, N)
+    assert hessians.plan(f, x)[0] == "dense"
+    expected = dd.hessian(f, x, strategy="dense")
+    np.testing.assert_array_equal(dd.hessian(f, x), expected)
+
+
+def test_errors_of_f_are_the_dense_routes():
+    x = np.ones(N)
+    with pytest.raises(TypeError, match="scalar"):
+        dd.hessian(lambda x: x**2, x)
+    with pytest.raises(TypeError):
+        dd.hessian(lambda x: float(x[0]) * np.sum(x), x)
+
+
+def test_explicit_chunk_size_and_other_dtypes_go_dense():
+    def f(x):
+        return np.sum(np.sin(x[1:]) * x[:-1] ** 2)
+
+    x = np.linspace(-1.0, 1.0, N)
+    expected = dd.hessian(f, x, strategy="dense")
+    np.testing.assert_array_equal(dd.hessian(f, x, chunk_size=7),
+                                  dd.hessian(f, x, chunk_size=7, strategy="dense"))
+    np.testing.assert_allclose(dd.hessian(f, x, chunk_size=7), expected, rtol=1e-12, atol=1e-12)
+    assert hessians.plan(f, x.astype(np.float32))[0] == "dense"
+    assert dd.hessian(f, x.astype(np.float32)).dtype == np.float32
+    assert hessians.plan(f, x + 0j)[0] == "dense"
+    assert dd.hessian(f, x + 0j).dtype == np.complex128
+    assert_same(f, list(x))
+
+
+def test_nested_hessians_go_dense():
+    x = np.linspace(0.5, 1.5, N)
+
+    def trace_of_hessian(p):
+        return np.trace(dd.hessian(lambda y: np.sum(p * y[1:] ** 3 * y[:-1]), x))
+
+    auto = dd.derivative(trace_of_hessian, 2.0)
+    expected = np.sum(6.0 * x[1:] * x[:-1])  # d/dp of p * sum(6 y_i y_{i-1}) on the diagonal
+    np.testing.assert_allclose(auto, expected, rtol=1e-12)
+
+
+def test_unknown_strategy_is_refused():
+    with pytest.raises(ValueError, match="strategy must be one of"):
+        dd.hessian(lambda x: np.sum(x**2), np.ones(3), strategy="sparse")
+    with pytest.raises(ValueError, match="strategy must be one of"):
+        dd.value_and_hessian(lambda x: np.sum(x**2), np.ones(3), strategy=None)
+
+
+def test_tracer_rebinds_scalar_elements_in_place():
+    """``y[0] += v`` on a traced array rebinds the element as NumPy does (it raised before)."""
+
+    def f(x):
+        y = x * 1.0
+        y[0] += x[1] ** 2
+        y[2] *= x[0]
+        return y
+
+    pattern = dd.jacobian_sparsity(f, np.ones(3)).toarray()
+    np.testing.assert_array_equal(pattern, [[1, 1, 0], [0, 1, 0], [1, 0, 1]])
