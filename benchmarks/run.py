@@ -590,7 +590,11 @@ def bench_jacobian_memory(report: Report, peers: dict[str, Any], settings: Setti
 
 
 def bench_hessian(report: Report, peers: dict[str, Any], settings: Settings) -> None:
-    """Rosenbrock Hessians; at the largest n one call is timed and traced at once."""
+    """Rosenbrock Hessians; at the largest n one call is timed and traced at once.
+
+    ``hessian`` detects the pattern, colours it and pushes 3 directions on each call (no state
+    kept between calls); the dense route and the detection alone are timed beside it.
+    """
     from scipy.optimize import rosen_hess  # noqa: PLC0415 - SciPy is a test dependency
 
     rosen = make_rosen(np)
@@ -623,8 +627,13 @@ def bench_hessian(report: Report, peers: dict[str, Any], settings: Settings) -> 
                            unit="B"))
             continue
         assert np.allclose(dualdiff.hessian(rosen, x), expected, rtol=1e-12, atol=1e-12)
+        # every call is a first call: the default detects the pattern and colours it each time
         contenders = {
             "dualdiff hessian": lambda x=x: dualdiff.hessian(rosen, x),
+            "dualdiff hessian strategy='dense'": lambda x=x: dualdiff.hessian(
+                rosen, x, strategy="dense"),
+            "dualdiff hessian_sparsity (its detection)": lambda x=x: dualdiff.hessian_sparsity(
+                rosen, x),
             "scipy rosen_hess (hand-written)": lambda x=x: rosen_hess(x),
         }
         contenders.update(peer_calls(report, peers, "hessian", expected, case, x))

@@ -423,7 +423,7 @@ def value_and_hessian(f: Function, x: Any, *, chunk_size: int | None = None,
         :data:`dualdiff.hessians.AUTO_MIN_SIZE` elements, with neither
         ``chunk_size`` nor ``executor`` given, detect the Hessian's pattern at
         ``x`` (:func:`dualdiff.hessian_sparsity`, needs SciPy) and, when its
-        column colouring has at most a quarter of ``n`` colours, compute the
+        column colouring has at most half as many colours as ``n``, compute the
         compressed columns and fill the dense Hessian from them; otherwise (a
         dense pattern, ``f`` the tracer cannot run, SciPy missing, complex
         ``x``, a nested call) take the dense route.  ``"dense"``: always the
