@@ -17,6 +17,7 @@ import dualdiff as dd
 from dualdiff import hessians
 from dualdiff.dispatch import RULES
 from dualdiff.rules import differentiable_arguments
+from dualdiff.sparse import csr
 
 N = max(hessians.AUTO_MIN_SIZE, 64)
 ELEMENTWISE = [rule for rule in RULES.values() if rule.jvp is None]
@@ -275,3 +276,38 @@ def test_tracer_rebinds_scalar_elements_in_place():
 
     pattern = dd.jacobian_sparsity(f, np.ones(3)).toarray()
     np.testing.assert_array_equal(pattern, [[1, 1, 0], [0, 1, 0], [1, 0, 1]])
+
+
+# --- the pattern kernels the detection now uses --------------------------------------------------
+
+
+def random_pattern(draw_rng, m, n, density):
+    dense = draw_rng.random((m, n)) < density
+    indptr = np.concatenate([[0], np.cumsum(dense.sum(axis=1))])
+    return csr.pattern(np.nonzero(dense)[1], indptr, (m, n)), dense
+
+
+@given(st.integers(1, 9), st.integers(1, 9), st.floats(0.0, 1.0), st.integers(0, 2**32 - 1),
+       st.booleans())
+def test_pair_codes_give_the_products_pattern(m, n, density, seed, cross):
+    rng = np.random.default_rng(seed)
+    p, dp = random_pattern(rng, m, n, density)
+    q, dq = random_pattern(rng, m, n, density) if cross else (None, dp)
+    expected = (dp.T.astype(int) @ dq.astype(int)) > 0
+    expected = expected | expected.T
+    got = csr.pairs_pattern([csr.pair_codes(p, q)], n)
+    np.testing.assert_array_equal(got.toarray(), expected)
+    assert got.has_sorted_indices
+    both = csr.pairs_pattern([csr.pair_codes(p, q), csr.gram(p, q)], n)  # codes and patterns mix
+    np.testing.assert_array_equal(both.toarray(), expected)
+
+
+@given(st.integers(1, 12), st.integers(1, 12), st.integers(0, 2**32 - 1))
+def test_union_of_one_entry_rows(m, n, seed):
+    rng = np.random.default_rng(seed)
+    a = csr.pattern(rng.integers(0, n, m), np.arange(m + 1), (m, n))
+    b = csr.pattern(rng.integers(0, n, m), np.arange(m + 1), (m, n))
+    got = csr.union(a, b)
+    np.testing.assert_array_equal(got.toarray(), a.toarray() | b.toarray())
+    for i in range(m):
+        assert (np.diff(got.indices[got.indptr[i]:got.indptr[i + 1]]) > 0).all()
