@@ -311,3 +311,15 @@ def test_union_of_one_entry_rows(m, n, seed):
     np.testing.assert_array_equal(got.toarray(), a.toarray() | b.toarray())
     for i in range(m):
         assert (np.diff(got.indices[got.indptr[i]:got.indptr[i + 1]]) > 0).all()
+
+
+@pytest.mark.parametrize("f", [
+    lambda x: 3.0,
+    lambda x: np.array(5.0),
+    lambda x: x[:1] ** 2,                    # one element, but not a scalar: the same TypeError
+    lambda x: np.sum(x**2)[None],
+    lambda x: np.sum(np.log(x - 2.0)),      # NaN values, warnings
+], ids=["constant", "zero-d", "one-element", "indexed-scalar", "nan"])
+def test_odd_objectives(f):
+    with np.errstate(invalid="ignore"):
+        assert_same(f, np.linspace(0.5, 1.5, N))
