@@ -128,6 +128,7 @@ def compressed(f: Callable[[Any], Any], x: Any) -> tuple[Any, np.ndarray] | None
         return None
     pattern, coloring = colored
     from dualdiff.api import _plain_scalar, jvp, value_and_gradient  # noqa: PLC0415 - cycle
+    from dualdiff.columns import default_hessian_chunk_size  # noqa: PLC0415
     from dualdiff.sparse.decompression import seeds  # noqa: PLC0415
 
     n = point.size
@@ -142,10 +143,15 @@ def compressed(f: Callable[[Any], Any], x: Any) -> tuple[Any, np.ndarray] | None
         seen.append(value)
         return g
 
-    _, columns = jvp(gradient, (point,), (u,))
-    if type(columns) is not np.ndarray or columns.dtype != np.float64:
-        return None  # f produced something the tracer did not foresee: recompute densely
-    columns = columns.reshape(ncolors, n)  # columns[c] = H @ u_c
+    # Outer directions in the dense route's chunks, so memory stays O(n^2 chunk) for many colours.
+    step = default_hessian_chunk_size(n)
+    blocks = []
+    for start in range(0, ncolors, step):
+        _, block = jvp(gradient, (point,), (u[start:start + step],))
+        if type(block) is not np.ndarray or block.dtype != np.float64:
+            return None  # f produced something the tracer did not foresee: recompute densely
+        blocks.append(block.reshape(-1, n))
+    columns = blocks[0] if len(blocks) == 1 else np.concatenate(blocks)  # [c] = H @ u_c
     rows = np.repeat(np.arange(n), np.diff(pattern.indptr))
     cols = pattern.indices
     hess = np.zeros((n, n))

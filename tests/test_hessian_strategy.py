@@ -323,3 +323,18 @@ def test_union_of_one_entry_rows(m, n, seed):
 def test_odd_objectives(f):
     with np.errstate(invalid="ignore"):
         assert_same(f, np.linspace(0.5, 1.5, N))
+
+
+def test_many_colours_are_pushed_in_chunks(monkeypatch):
+    """Outer directions go in the dense route's chunks (memory O(n^2 chunk)), same result."""
+    import dualdiff.columns  # noqa: PLC0415 - the chunk rule is patched where it lives
+
+    def f(x):
+        return sum(np.sum(np.sin(x[d:] * x[:-d])) for d in range(1, 9)) + np.sum(np.cos(x))
+
+    x = np.linspace(-1.0, 1.0, N)
+    assert hessians.plan(f, x) == ("compressed", 17)
+    whole = dd.hessian(f, x)
+    monkeypatch.setattr(dualdiff.columns, "default_hessian_chunk_size", lambda n: 5)
+    np.testing.assert_allclose(dd.hessian(f, x), whole, rtol=1e-13, atol=0.0)
+    assert_same(f, x)
