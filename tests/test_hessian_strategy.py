@@ -338,3 +338,18 @@ def test_many_colours_are_pushed_in_chunks(monkeypatch):
     monkeypatch.setattr(dualdiff.columns, "default_hessian_chunk_size", lambda n: 5)
     np.testing.assert_allclose(dd.hessian(f, x), whole, rtol=1e-13, atol=0.0)
     assert_same(f, x)
+
+
+@given(st.integers(1, 9), st.integers(1, 9), st.floats(0.0, 1.0), st.integers(0, 2**32 - 1))
+def test_assembled_patterns_are_scipys(m, n, density, seed):
+    """csr.pattern skips SciPy's constructor; the array must be the one SciPy would build."""
+    from scipy import sparse  # noqa: PLC0415 - a test dependency, as in the other sparse tests
+
+    p, dense = random_pattern(np.random.default_rng(seed), m, n, density)
+    built = sparse.csr_array((p.data, p.indices, p.indptr), shape=(m, n))
+    assert p.shape == built.shape == (m, n) and p.dtype == built.dtype and p.format == "csr"
+    np.testing.assert_array_equal(p.toarray(), dense)
+    np.testing.assert_array_equal((p + built).toarray(), dense)
+    np.testing.assert_array_equal((p.T.astype(float) @ p.astype(float)).toarray() > 0,
+                                  (dense.T.astype(int) @ dense.astype(int)) > 0)
+    assert repr(p) == repr(built)

@@ -59,9 +59,7 @@ def _assemble(data: np.ndarray, indices: np.ndarray, indptr: np.ndarray,
     """
     sparse = scipy_sparse()
     if not _TEMPLATE:
-        built = sparse.csr_array((np.ones(1, bool), np.zeros(1, np.int32),
-                                  np.array([0, 1], np.int32)), shape=(1, 1))
-        _TEMPLATE.update(vars(built) if "_shape" in vars(built) else {"_shape": None})
+        _TEMPLATE.update(_template(sparse))
     if _TEMPLATE["_shape"] is None:
         return sparse.csr_array((data, indices, indptr), shape=shape, copy=False)
     result = sparse.csr_array.__new__(sparse.csr_array)
@@ -69,6 +67,18 @@ def _assemble(data: np.ndarray, indices: np.ndarray, indptr: np.ndarray,
     result._shape = (int(shape[0]), int(shape[1]))  # SciPy's attribute: see the docstring
     result.data, result.indices, result.indptr = data, indices, indptr
     return result
+
+
+def _template(sparse: Any) -> dict[str, Any]:
+    """The attributes to copy, if this SciPy keeps nothing else that depends on the parts."""
+    parts = ("data", "indices", "indptr", "_shape")
+    one = vars(sparse.csr_array((np.ones(1, bool), np.zeros(1, np.int32),
+                                 np.array([0, 1], np.int32)), shape=(1, 1)))
+    other = vars(sparse.csr_array((np.ones(3, bool), np.array([0, 2, 1], np.int32),
+                                   np.array([0, 2, 3], np.int32)), shape=(2, 3)))
+    same = set(one) == set(other) and all(
+        type(one[k]) is type(other[k]) and one[k] == other[k] for k in one if k not in parts)
+    return dict(one) if same and "_shape" in one else {"_shape": None}
 
 
 def pattern(indices: np.ndarray, indptr: np.ndarray, shape: tuple[int, int]) -> Any:
