@@ -8,6 +8,10 @@ generated programs, branches, in-place writes, dense Hessians, and the cases
 it must hand to the dense route.
 """
 
+import subprocess
+import sys
+import textwrap
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -353,3 +357,25 @@ def test_assembled_patterns_are_scipys(m, n, density, seed):
     np.testing.assert_array_equal((p.T.astype(float) @ p.astype(float)).toarray() > 0,
                                   (dense.T.astype(int) @ dense.astype(int)) > 0)
     assert repr(p) == repr(built)
+
+
+def test_the_dense_routes_memory_stays_bounded():
+    """tests/test_performance.py bounds hessian's memory at n = 400, which now compresses: the
+    dense route keeps the same bound when forced."""
+    n = 400
+    script = textwrap.dedent(f"""
+        import resource, numpy as np, dualdiff as dd
+        from tests.test_performance import rosen, rosen_hessian
+        x = np.random.default_rng(6).uniform(-1, 1, {n})
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        h = dd.hessian(rosen, x, strategy="dense")
+        grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+        assert np.allclose(h, rosen_hessian(x), rtol=1e-13, atol=0), "wrong Hessian"
+        print(grown * 1024)
+    """)
+    root = dd.__file__.rsplit("/", 2)[0]
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=True, env={"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+                                          "PATH": ""}, cwd=root)
+    grown = int(out.stdout.split()[-1])
+    assert grown < 400 * 2**20, f"peak RSS grew by {grown / 2**20:.0f} MiB"
