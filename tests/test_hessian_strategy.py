@@ -379,3 +379,17 @@ def test_the_dense_routes_memory_stays_bounded():
                                           "PATH": ""}, cwd=root)
     grown = int(out.stdout.split()[-1])
     assert grown < 400 * 2**20, f"peak RSS grew by {grown / 2**20:.0f} MiB"
+
+
+def test_listed_pairs_are_compacted(monkeypatch):
+    """Many steps listing pairs keep each pair once past the limit, with the same pattern."""
+    def f(x):
+        total = 0.0
+        for _ in range(12):
+            total = total + np.sum(np.sin(x[1:] * x[:-1]))
+        return total
+
+    x = np.linspace(-1.0, 1.0, 50)
+    expected = dd.hessian_sparsity(f, x)
+    monkeypatch.setattr(csr, "PAIR_LIMIT", 100)
+    np.testing.assert_array_equal(dd.hessian_sparsity(f, x).toarray(), expected.toarray())

@@ -115,6 +115,7 @@ class Run:
         self.n = n
         self.second = second
         self.pairs: list[Any] = []
+        self._listed = 0  # pair codes in self.pairs, compacted past 2 * csr.PAIR_LIMIT
         self.fallbacks: Counter[str] = Counter()
         self.id = next(self._ids)
 
@@ -123,6 +124,11 @@ class Run:
         if self.second and p.nnz and (q is None or q.nnz):
             codes = csr.pair_codes(p, q)  # None when listing them would cost more than a product
             self.pairs.append(csr.gram(p, q) if codes is None else codes)
+            if codes is not None:
+                self._listed += codes.size
+                if self._listed > 2 * csr.PAIR_LIMIT:  # repeated pairs: keep each once
+                    self.pairs = [csr.pairs_pattern(self.pairs, self.n)]
+                    self._listed = 0
 
 
 class _Store:
