@@ -393,3 +393,13 @@ def test_listed_pairs_are_compacted(monkeypatch):
     expected = dd.hessian_sparsity(f, x)
     monkeypatch.setattr(csr, "PAIR_LIMIT", 100)
     np.testing.assert_array_equal(dd.hessian_sparsity(f, x).toarray(), expected.toarray())
+
+
+@given(st.integers(1, 12), st.integers(1, 12), st.integers(0, 2**32 - 1), st.booleans())
+def test_pair_codes_of_one_entry_rows(m, n, seed, cross):
+    rng = np.random.default_rng(seed)
+    p = csr.pattern(rng.integers(0, n, m), np.arange(m + 1), (m, n))
+    q = csr.pattern(rng.integers(0, n, m), np.arange(m + 1), (m, n)) if cross else None
+    expected = csr.gram(p, q).toarray()
+    np.testing.assert_array_equal(csr.pairs_pattern([csr.pair_codes(p, q)], n).toarray(),
+                                  expected)

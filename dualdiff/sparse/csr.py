@@ -297,8 +297,13 @@ def pair_codes(p: Any, q: Any | None = None) -> np.ndarray | None:
     >>> pairs_pattern([pair_codes(p)], 3).toarray().astype(int).tolist()
     [[1, 1, 0], [1, 1, 0], [0, 0, 1]]
     """
-    q = p if q is None else q
     n = p.shape[1]
+    m = p.shape[0]
+    if p.nnz == m and (q is None or q.nnz == m) and _one_per_row(p) and (
+            q is None or _one_per_row(q)):  # x * y, x ** 2 of elements: one pair a row
+        left_index = p.indices.astype(np.int64)
+        return left_index * (n + 1) if q is None else left_index * n + q.indices
+    q = p if q is None else q
     left = np.diff(p.indptr).astype(np.int64)
     right = np.diff(q.indptr).astype(np.int64)
     per_row = left * right
