@@ -15,6 +15,8 @@ import numpy as np
 from dualdiff.columns import default_hessian_chunk_size, jacobian_columns
 from dualdiff.dispatch import batch_shape, make, zero_tangent
 from dualdiff.dual import Dual, as_value
+from dualdiff.hessians import check_strategy
+from dualdiff.hessians import compressed as compressed_hessian
 from dualdiff.memory import lazy_guard, tags_in
 from dualdiff.tags import begin, end, is_running, new_tag, running
 
@@ -399,11 +401,14 @@ def gradient(f: Function, x: Any, *, chunk_size: int | None = None, executor: An
 
 
 def value_and_hessian(f: Function, x: Any, *, chunk_size: int | None = None,
-                      executor: Any = None) -> tuple[Any, Any]:
+                      executor: Any = None, strategy: str = "auto") -> tuple[Any, Any]:
     """Return ``f(x)`` and the Hessian of a scalar-valued ``f`` (shape ``x.shape * 2``).
 
     Forward over forward: the Jacobian of the gradient, one nested pass per
-    chunk of outer directions.
+    chunk of outer directions.  For a large ``x`` the default first detects
+    the Hessian's sparsity at ``x`` and, when a colouring of its columns needs
+    clearly fewer directions than ``n``, pushes only those (``O(n^2 C)``
+    instead of ``O(n^3)``); the result is the same dense array either way.
 
     Parameters
     ----------
@@ -419,6 +424,18 @@ def value_and_hessian(f: Function, x: Any, *, chunk_size: int | None = None,
         as O(n^2 chunk_size), not O(n^3).
     executor : optional
         Runs the outer Jacobian's chunks (see :func:`value_and_jacobian`).
+    strategy : {"auto", "dense"}
+        ``"auto"`` (default): for a float64 ``x`` of at least
+        :data:`dualdiff.hessians.AUTO_MIN_SIZE` elements, with neither
+        ``chunk_size`` nor ``executor`` given, detect the Hessian's pattern at
+        ``x`` (:func:`dualdiff.hessian_sparsity`, needs SciPy) and, when its
+        column colouring has at most half as many colours as ``n``, compute the
+        compressed columns and fill the dense Hessian from them; otherwise (a
+        dense pattern, ``f`` the tracer cannot run, SciPy missing, complex
+        ``x``, a nested call) take the dense route.  ``"dense"``: always the
+        Jacobian of the gradient in all ``n`` directions.  See
+        :mod:`dualdiff.hessians` (and :func:`dualdiff.hessians.plan` for the
+        route a call takes).
 
     Examples
     --------
@@ -426,8 +443,19 @@ def value_and_hessian(f: Function, x: Any, *, chunk_size: int | None = None,
     >>> value_and_hessian(lambda x: x[0] ** 2 * x[1], np.array([1.0, 3.0]))
     (3.0, array([[6., 2.],
            [2., 0.]]))
+    >>> rosen = lambda x: np.sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
+    >>> value, H = value_and_hessian(rosen, np.zeros(100))   # 3 colours, not 100 directions
+    >>> H[:3, :3]
+    array([[  2.,   0.,   0.],
+           [  0., 202.,   0.],
+           [  0.,   0., 202.]])
     """
     _check_callable(f, "hessian")
+    check_strategy(strategy)
+    if strategy == "auto" and chunk_size is None and executor is None:
+        found = compressed_hessian(f, x)
+        if found is not None:
+            return found
     if executor is not None:  # the value travels back with the gradient: workers have no `seen`
         from dualdiff.parallel import value_and_hessian as distributed  # noqa: PLC0415
 
@@ -447,11 +475,14 @@ def value_and_hessian(f: Function, x: Any, *, chunk_size: int | None = None,
 
 
 def hessian(f: Function, x: Any, *, chunk_size: int | None = None, executor: Any = None,
-            sparsity: Any = None) -> Any:
+            sparsity: Any = None, strategy: str = "auto") -> Any:
     """Return the Hessian of a scalar-valued ``f`` at ``x`` (see :func:`value_and_hessian`).
 
     With ``sparsity="auto"`` or a pattern, the Hessian is a ``scipy.sparse.csr_array``
-    computed by colouring and compression (:func:`dualdiff.sparse_hessian`).
+    computed by colouring and compression (:func:`dualdiff.sparse_hessian`).  With the
+    default ``sparsity=None`` it is a dense array, computed by the route ``strategy``
+    chooses (``"auto"``: compressed when the Hessian is sparse at ``x`` and ``x`` is
+    large; ``"dense"``: all ``n`` directions; see :func:`value_and_hessian`).
 
     Examples
     --------
@@ -463,8 +494,10 @@ def hessian(f: Function, x: Any, *, chunk_size: int | None = None, executor: Any
     if sparsity is not None:
         from dualdiff.sparse.hessian import sparse_hessian  # noqa: PLC0415 - needs scipy
 
+        check_strategy(strategy)
         return sparse_hessian(f, x, sparsity=sparsity)(x, executor=executor)
-    return value_and_hessian(f, x, chunk_size=chunk_size, executor=executor)[1]
+    return value_and_hessian(f, x, chunk_size=chunk_size, executor=executor,
+                             strategy=strategy)[1]
 
 
 def value_and_hvp(f: Function, x: Any, v: Any) -> tuple[Any, Any]:
