@@ -327,27 +327,41 @@ def scaling_figures(data: dict[str, Any]) -> str:
         "| --- | --- | --- | ---: | ---: | ---: | :---: |",
     ]
     for row in data["rows"]:
-        if "speedup" in row:
+        if row.get("speedup") is not None:
             versus = f"speed-up {row['speedup']:.2f}x"
         elif "ratio" in row:
             versus = f"{row['ratio']:.2f}x the primal's time"
-        else:
+            if row.get("net_ratio") is not None:
+                versus += f" ({row['net_ratio']:.2f}x net of making the inputs)"
+        elif "serial_block" in row:
             versus = f"(serial block {row['serial_block'] * 1e3:.2f} ms)"
+        else:
+            versus = ""
         sign = "≥" if "speedup" in row else "≤"
         target = "" if row.get("target") is None else f"{sign} {row['target']:g}x"
         met = {True: "yes", False: "**no**", None: ""}[row.get("ok")]
         lines.append(f"| {row['benchmark']} | {row['case']} | {row['method']} | "
                      f"{row['median'] * 1e3:.2f} ms | {versus} | {target} | {met} |")
-    columns = next(row for row in data["rows"] if row["benchmark"] == "columns")
+    columns = next(row for row in data["rows"] if "f_seconds" in row)
     lines += ["", f"- The simulation's plain evaluation took {columns['f_seconds'] * 1e3:.1f} ms "
               f"(grid of {columns['grid']} points)."]
+    others = {row["benchmark"]: row["others_cores"] for row in data["rows"]
+              if row.get("others_cores") is not None}
+    if others:
+        text = ", ".join(f"{name} {cores:.2f}" for name, cores in others.items())
+        lines.append(f"- CPU taken by the machine's other processes during the timed rounds, "
+                     f"in cores: {text} (of {env['cpus']}).")
     for row in data["rows"]:
-        if row["benchmark"] == "dask":
+        if row["benchmark"] == "dask" and row.get("peak_rss_mib") is not None:
             rss = ", ".join(f"{peak - base:.0f}" for peak, base in
                             zip(row["peak_rss_mib"], row["baseline_rss_mib"], strict=True))
             lines.append(f"- {row['method']}: peak resident memory of each worker above its "
-                         "value after a warm-up sum of the persisted inputs, "
-                         f"{rss} MiB (one chunk is {row['chunk_mib']:.1f} MiB).")
+                         "value after a warm-up on a small array (the inputs are streamed, "
+                         f"not persisted), {rss} MiB (one chunk is {row['chunk_mib']:.1f} MiB).")
+    malloc = env.get("malloc")
+    if isinstance(malloc, dict):
+        settings = " ".join(f"`{name}={value}`" for name, value in malloc.items())
+        lines.append(f"- Every process ran with glibc's {settings} (see the text above).")
     lines.append(
         f"- Measured {env['date']} by `benchmarks/parallel.py"
         f"{' --quick' if env['quick'] else ''}` on {env['platform']}, {env['cpus']} CPUs, "

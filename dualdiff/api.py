@@ -15,10 +15,13 @@ import numpy as np
 from dualdiff.columns import default_hessian_chunk_size, jacobian_columns
 from dualdiff.dispatch import batch_shape, make, zero_tangent
 from dualdiff.dual import Dual, as_value
+from dualdiff.hessians import check_strategy
+from dualdiff.hessians import compressed as compressed_hessian
 from dualdiff.memory import lazy_guard, tags_in
-from dualdiff.tags import is_running, new_tag, running
+from dualdiff.tags import begin, end, is_running, new_tag, running
 
 Function = Callable[..., Any]
+_new = object.__new__
 
 
 def _check_callable(f: Any, verb: str) -> None:
@@ -51,6 +54,10 @@ def extract(out: Any, tag: int, batch: tuple[int, ...]) -> tuple[Any, Any]:
     value, tangent
         Same structure as ``out``.
     """
+    if (type(out) is Dual and out.tag == tag and type(out.value) is np.ndarray
+            and type(out.tangent) is np.ndarray):  # the common case: no other tag inside
+        tangent = out.tangent
+        return out.value, tangent if tangent.flags.writeable else tangent.copy()
     stale = [t for t in tags_in(out) if t != tag and not is_running(t)]
     if stale:
         raise TypeError(
@@ -108,15 +115,6 @@ def _seed(primal: Any, tangent: Any, tag: int) -> Dual:
 
 
 # --- jvp ---------------------------------------------------------------------------------------
-
-
-def _no_executor(executor: Any, verb: str) -> None:
-    """Refuse ``executor=`` with ``sparsity=`` rather than silently run serially."""
-    if executor is not None:
-        raise TypeError(
-            f"{verb}(sparsity=...) runs its compressed passes in this process; executor= "
-            "is not supported with sparsity= yet: drop one of the two"
-        )
 
 
 def jvp(f: Function, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[Any, Any]:
@@ -189,19 +187,29 @@ def value_and_derivative(f: Function, x: Any) -> tuple[Any, Any]:
     >>> value_and_derivative(lambda x: x**3, 2)
     (8.0, 12.0)
     """
-    _check_callable(f, "derivative")
-    if type(x) is not float:
-        x = as_value(x)
-        if np.ndim(x.value if type(x) is Dual else x) != 0:
-            raise TypeError(
-                f"derivative(f, x) needs a scalar x, got shape {_shape_text(x)}; use "
-                "gradient(f, x) for a scalar-valued f or jacobian(f, x) otherwise"
-            )
-    tag = new_tag()
-    with running(tag, *tags_in(x)):
-        out = f(make(x, 1.0, tag))
+    if type(x) is float and callable(f):  # the common case: no Duals in, no checks to make
+        tag = begin()
+        seed = _new(Dual)
+        seed.value, seed.tangent, seed.tag = x, 1.0, tag
+        try:
+            out = f(seed)
+        finally:
+            end(tag)
+    else:
+        _check_callable(f, "derivative")
+        if type(x) is not float:
+            x = as_value(x)
+            if np.ndim(x.value if type(x) is Dual else x) != 0:
+                raise TypeError(
+                    f"derivative(f, x) needs a scalar x, got shape {_shape_text(x)}; use "
+                    "gradient(f, x) for a scalar-valued f or jacobian(f, x) otherwise"
+                )
+        tag = new_tag()
+        with running(tag, *tags_in(x)):
+            out = f(make(x, 1.0, tag))
     if type(out) is Dual and out.tag == tag and type(out.value) is float:
-        return out.value, _plain_scalar(out.tangent)  # the common case, unpacked directly
+        tangent = out.tangent  # the common case, unpacked directly
+        return out.value, tangent if type(tangent) is float else _plain_scalar(tangent)
     return extract(out, tag, ())
 
 
@@ -355,8 +363,8 @@ def jacobian(
     if sparsity is not None:
         from dualdiff.sparse.jacobian import sparse_jacobian  # noqa: PLC0415 - needs scipy
 
-        _no_executor(executor, "jacobian")
-        return sparse_jacobian(f, x, sparsity=sparsity, chunk_size=chunk_size)(x)
+        return sparse_jacobian(f, x, sparsity=sparsity, chunk_size=chunk_size)(
+            x, executor=executor)
     return value_and_jacobian(f, x, chunk_size=chunk_size, executor=executor)[1]
 
 
@@ -393,11 +401,14 @@ def gradient(f: Function, x: Any, *, chunk_size: int | None = None, executor: An
 
 
 def value_and_hessian(f: Function, x: Any, *, chunk_size: int | None = None,
-                      executor: Any = None) -> tuple[Any, Any]:
+                      executor: Any = None, strategy: str = "auto") -> tuple[Any, Any]:
     """Return ``f(x)`` and the Hessian of a scalar-valued ``f`` (shape ``x.shape * 2``).
 
     Forward over forward: the Jacobian of the gradient, one nested pass per
-    chunk of outer directions.
+    chunk of outer directions.  For a large ``x`` the default first detects
+    the Hessian's sparsity at ``x`` and, when a colouring of its columns needs
+    clearly fewer directions than ``n``, pushes only those (``O(n^2 C)``
+    instead of ``O(n^3)``); the result is the same dense array either way.
 
     Parameters
     ----------
@@ -413,6 +424,18 @@ def value_and_hessian(f: Function, x: Any, *, chunk_size: int | None = None,
         as O(n^2 chunk_size), not O(n^3).
     executor : optional
         Runs the outer Jacobian's chunks (see :func:`value_and_jacobian`).
+    strategy : {"auto", "dense"}
+        ``"auto"`` (default): for a float64 ``x`` of at least
+        :data:`dualdiff.hessians.AUTO_MIN_SIZE` elements, with neither
+        ``chunk_size`` nor ``executor`` given, detect the Hessian's pattern at
+        ``x`` (:func:`dualdiff.hessian_sparsity`, needs SciPy) and, when its
+        column colouring has at most half as many colours as ``n``, compute the
+        compressed columns and fill the dense Hessian from them; otherwise (a
+        dense pattern, ``f`` the tracer cannot run, SciPy missing, complex
+        ``x``, a nested call) take the dense route.  ``"dense"``: always the
+        Jacobian of the gradient in all ``n`` directions.  See
+        :mod:`dualdiff.hessians` (and :func:`dualdiff.hessians.plan` for the
+        route a call takes).
 
     Examples
     --------
@@ -420,8 +443,19 @@ def value_and_hessian(f: Function, x: Any, *, chunk_size: int | None = None,
     >>> value_and_hessian(lambda x: x[0] ** 2 * x[1], np.array([1.0, 3.0]))
     (3.0, array([[6., 2.],
            [2., 0.]]))
+    >>> rosen = lambda x: np.sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
+    >>> value, H = value_and_hessian(rosen, np.zeros(100))   # 3 colours, not 100 directions
+    >>> H[:3, :3]
+    array([[  2.,   0.,   0.],
+           [  0., 202.,   0.],
+           [  0.,   0., 202.]])
     """
     _check_callable(f, "hessian")
+    check_strategy(strategy)
+    if strategy == "auto" and chunk_size is None and executor is None:
+        found = compressed_hessian(f, x)
+        if found is not None:
+            return found
     if executor is not None:  # the value travels back with the gradient: workers have no `seen`
         from dualdiff.parallel import value_and_hessian as distributed  # noqa: PLC0415
 
@@ -441,11 +475,14 @@ def value_and_hessian(f: Function, x: Any, *, chunk_size: int | None = None,
 
 
 def hessian(f: Function, x: Any, *, chunk_size: int | None = None, executor: Any = None,
-            sparsity: Any = None) -> Any:
+            sparsity: Any = None, strategy: str = "auto") -> Any:
     """Return the Hessian of a scalar-valued ``f`` at ``x`` (see :func:`value_and_hessian`).
 
     With ``sparsity="auto"`` or a pattern, the Hessian is a ``scipy.sparse.csr_array``
-    computed by colouring and compression (:func:`dualdiff.sparse_hessian`).
+    computed by colouring and compression (:func:`dualdiff.sparse_hessian`).  With the
+    default ``sparsity=None`` it is a dense array, computed by the route ``strategy``
+    chooses (``"auto"``: compressed when the Hessian is sparse at ``x`` and ``x`` is
+    large; ``"dense"``: all ``n`` directions; see :func:`value_and_hessian`).
 
     Examples
     --------
@@ -457,9 +494,10 @@ def hessian(f: Function, x: Any, *, chunk_size: int | None = None, executor: Any
     if sparsity is not None:
         from dualdiff.sparse.hessian import sparse_hessian  # noqa: PLC0415 - needs scipy
 
-        _no_executor(executor, "hessian")
-        return sparse_hessian(f, x, sparsity=sparsity)(x)
-    return value_and_hessian(f, x, chunk_size=chunk_size, executor=executor)[1]
+        check_strategy(strategy)
+        return sparse_hessian(f, x, sparsity=sparsity)(x, executor=executor)
+    return value_and_hessian(f, x, chunk_size=chunk_size, executor=executor,
+                             strategy=strategy)[1]
 
 
 def value_and_hvp(f: Function, x: Any, v: Any) -> tuple[Any, Any]:

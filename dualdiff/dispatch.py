@@ -845,7 +845,11 @@ def _own(tangent: Any) -> Any:
 # The same chain rule as above, flattened for the commonest case -- a scalar dual number whose
 # value is a Python float meeting a float, an int or a dual of its own tag -- because every
 # function call costs as much as the arithmetic.  Anything else, or a kernel that raises, takes
-# the general path, so these never change a result.
+# the general path, so these never change a result.  Each result is tested inline to be a
+# finite normal float, ``_NORMAL <= r <= _HUGE or -_HUGE <= r <= -_NORMAL`` (two comparisons
+# for a positive number, no call: an ``abs()`` call costs more than the comparisons; NaN fails
+# them all), and one that fails goes on to ``ordinary()``, which decides the rest; a moderate
+# operand (0, or of magnitude in [1e-150, 1e150], see ``_moderate``) is tested the same way.
 
 
 def _constant_kind(partial: Any) -> str:
@@ -877,6 +881,216 @@ def _general_operator(rule: UfuncRule) -> tuple[Callable[..., Any], Callable[...
     return forward, reflected
 
 
+def _arithmetic_operators(  # noqa: PLR0915 - one flat pair per operator, on purpose
+    ufunc: np.ufunc, rule: UfuncRule,
+) -> tuple[Callable[..., Any], Callable[..., Any]]:
+    """``+``, ``-``, ``*``, ``/`` of Python-float duals with the table's partials inlined.
+
+    The numbers are the rule's own (``rules.UFUNC_RULES``: ``add`` (1, 1), ``subtract``
+    (1, -1), ``multiply`` (y, x), ``true_divide`` (1 / y, -ans / y)), computed in the order
+    the flat path computes them (each partial times its tangent, then the sum), so the
+    results are those of :func:`binary_operator`'s general flat pair bit for bit
+    (``tests/test_fast_path.py`` checks them against the general path and NumPy).  Every
+    intermediate is tested to be a normal float (:func:`_normal`): with no other intermediate
+    hidden in a kernel or a partial, the operands need no range test of their own.  A
+    constant int is kept to magnitudes up to 1e150, as the general flat path keeps it.
+    """
+    general_forward, general_reflected = _general_operator(rule)
+    new = _new
+
+    if ufunc is np.add:
+
+        def forward(self: Dual, other: Any) -> Any:
+            value, kind = self.value, type(other)
+            if type(value) is float:
+                if kind is float or (kind is int and -1e150 <= other <= 1e150):
+                    ans = value + other
+                    if _NORMAL <= ans <= _HUGE or -_HUGE <= ans <= -_NORMAL or ordinary(ans):
+                        result = new(Dual)
+                        result.value, result.tangent, result.tag = ans, self.tangent, self.tag
+                        return result
+                elif kind is Dual and other.tag == self.tag and type(other.value) is float:
+                    ans = value + other.value
+                    tangent = self.tangent + other.tangent
+                    if ((_NORMAL <= ans <= _HUGE or -_HUGE <= ans <= -_NORMAL or ordinary(ans))
+                            and (type(tangent) is not float or _NORMAL <= tangent <= _HUGE
+                                 or -_HUGE <= tangent <= -_NORMAL or ordinary(tangent))):
+                        result = new(Dual)
+                        result.value, result.tangent, result.tag = ans, tangent, self.tag
+                        return result
+            return general_forward(self, other)
+
+        def reflected(self: Dual, other: Any) -> Any:
+            value, kind = self.value, type(other)
+            if type(value) is float and (
+                kind is float or (kind is int and -1e150 <= other <= 1e150)
+            ):
+                ans = other + value
+                if _NORMAL <= ans <= _HUGE or -_HUGE <= ans <= -_NORMAL or ordinary(ans):
+                    result = new(Dual)
+                    result.value, result.tangent, result.tag = ans, self.tangent, self.tag
+                    return result
+            return general_reflected(self, other)
+
+    elif ufunc is np.subtract:
+
+        def forward(self: Dual, other: Any) -> Any:
+            value, kind = self.value, type(other)
+            if type(value) is float:
+                if kind is float or (kind is int and -1e150 <= other <= 1e150):
+                    ans = value - other
+                    if _NORMAL <= ans <= _HUGE or -_HUGE <= ans <= -_NORMAL or ordinary(ans):
+                        result = new(Dual)
+                        result.value, result.tangent, result.tag = ans, self.tangent, self.tag
+                        return result
+                elif kind is Dual and other.tag == self.tag and type(other.value) is float:
+                    ans = value - other.value
+                    tangent = self.tangent + -1.0 * other.tangent
+                    if ((_NORMAL <= ans <= _HUGE or -_HUGE <= ans <= -_NORMAL or ordinary(ans))
+                            and (type(tangent) is not float or _NORMAL <= tangent <= _HUGE
+                                 or -_HUGE <= tangent <= -_NORMAL or ordinary(tangent))):
+                        result = new(Dual)
+                        result.value, result.tangent, result.tag = ans, tangent, self.tag
+                        return result
+            return general_forward(self, other)
+
+        def reflected(self: Dual, other: Any) -> Any:
+            value, kind = self.value, type(other)
+            if type(value) is float and (
+                kind is float or (kind is int and -1e150 <= other <= 1e150)
+            ):
+                ans = other - value
+                tangent = -1.0 * self.tangent
+                if ((_NORMAL <= ans <= _HUGE or -_HUGE <= ans <= -_NORMAL or ordinary(ans))
+                        and (type(tangent) is not float or _NORMAL <= tangent <= _HUGE
+                             or -_HUGE <= tangent <= -_NORMAL or ordinary(tangent))):
+                    result = new(Dual)
+                    result.value, result.tangent, result.tag = ans, tangent, self.tag
+                    return result
+            return general_reflected(self, other)
+
+    elif ufunc is np.multiply:
+
+        def forward(self: Dual, other: Any) -> Any:
+            value, kind = self.value, type(other)
+            if type(value) is float:
+                if kind is float or (kind is int and -1e150 <= other <= 1e150):
+                    ans = value * other
+                    tangent = other * self.tangent
+                    if ((_NORMAL <= ans <= _HUGE or -_HUGE <= ans <= -_NORMAL or ordinary(ans))
+                            and (type(tangent) is not float or _NORMAL <= tangent <= _HUGE
+                                 or -_HUGE <= tangent <= -_NORMAL or ordinary(tangent))):
+                        result = new(Dual)
+                        result.value, result.tangent, result.tag = ans, tangent, self.tag
+                        return result
+                elif kind is Dual and other.tag == self.tag and type(other.value) is float:
+                    y = other.value
+                    ans = value * y
+                    term = y * self.tangent
+                    other_term = value * other.tangent
+                    tangent = term + other_term
+                    if ((_NORMAL <= ans <= _HUGE or -_HUGE <= ans <= -_NORMAL or ordinary(ans))
+                            and (type(term) is not float or _NORMAL <= term <= _HUGE
+                                 or -_HUGE <= term <= -_NORMAL or ordinary(term))
+                            and (type(other_term) is not float or _NORMAL <= other_term <= _HUGE
+                                 or -_HUGE <= other_term <= -_NORMAL or ordinary(other_term))
+                            and (type(tangent) is not float or _NORMAL <= tangent <= _HUGE
+                                 or -_HUGE <= tangent <= -_NORMAL or ordinary(tangent))):
+                        result = new(Dual)
+                        result.value, result.tangent, result.tag = ans, tangent, self.tag
+                        return result
+            return general_forward(self, other)
+
+        def reflected(self: Dual, other: Any) -> Any:
+            value, kind = self.value, type(other)
+            if type(value) is float and (
+                kind is float or (kind is int and -1e150 <= other <= 1e150)
+            ):
+                ans = other * value
+                tangent = other * self.tangent
+                if ((_NORMAL <= ans <= _HUGE or -_HUGE <= ans <= -_NORMAL or ordinary(ans))
+                        and (type(tangent) is not float or _NORMAL <= tangent <= _HUGE
+                             or -_HUGE <= tangent <= -_NORMAL or ordinary(tangent))):
+                    result = new(Dual)
+                    result.value, result.tangent, result.tag = ans, tangent, self.tag
+                    return result
+            return general_reflected(self, other)
+
+    else:  # np.true_divide
+
+        def forward(self: Dual, other: Any) -> Any:
+            value, kind = self.value, type(other)
+            if type(value) is float:
+                if kind is float or (kind is int and -1e150 <= other <= 1e150):
+                    try:
+                        ans = value / other
+                        inverse = 1 / other
+                        tangent = inverse * self.tangent
+                    except SCALAR_ERRORS:  # 1 / 0: NumPy's inf (or its error)
+                        return general_forward(self, other)
+                    if ((_NORMAL <= ans <= _HUGE or -_HUGE <= ans <= -_NORMAL or ordinary(ans))
+                            and (_NORMAL <= inverse <= _HUGE or -_HUGE <= inverse <= -_NORMAL)
+                            and (type(tangent) is not float or _NORMAL <= tangent <= _HUGE
+                                 or -_HUGE <= tangent <= -_NORMAL or ordinary(tangent))):
+                        result = new(Dual)
+                        result.value, result.tangent, result.tag = ans, tangent, self.tag
+                        return result
+                elif kind is Dual and other.tag == self.tag and type(other.value) is float:
+                    y = other.value
+                    try:
+                        ans = value / y
+                        inverse = 1 / y
+                        term = inverse * self.tangent
+                        slope = -ans / y
+                        other_term = slope * other.tangent
+                        tangent = term + other_term
+                    except SCALAR_ERRORS:
+                        return general_forward(self, other)
+                    if ((_NORMAL <= ans <= _HUGE or -_HUGE <= ans <= -_NORMAL or ordinary(ans))
+                            and (_NORMAL <= inverse <= _HUGE or -_HUGE <= inverse <= -_NORMAL)
+                            and (_NORMAL <= slope <= _HUGE or -_HUGE <= slope <= -_NORMAL
+                                 or ordinary(slope))
+                            and (type(term) is not float or _NORMAL <= term <= _HUGE
+                                 or -_HUGE <= term <= -_NORMAL or ordinary(term))
+                            and (type(other_term) is not float or _NORMAL <= other_term <= _HUGE
+                                 or -_HUGE <= other_term <= -_NORMAL or ordinary(other_term))
+                            and (type(tangent) is not float or _NORMAL <= tangent <= _HUGE
+                                 or -_HUGE <= tangent <= -_NORMAL or ordinary(tangent))):
+                        result = new(Dual)
+                        result.value, result.tangent, result.tag = ans, tangent, self.tag
+                        return result
+            return general_forward(self, other)
+
+        def reflected(self: Dual, other: Any) -> Any:
+            value, kind = self.value, type(other)
+            if type(value) is float and (
+                kind is float or (kind is int and -1e150 <= other <= 1e150)
+            ):
+                try:
+                    ans = other / value
+                    slope = -ans / value
+                    tangent = slope * self.tangent
+                except SCALAR_ERRORS:
+                    return general_reflected(self, other)
+                if ((_NORMAL <= ans <= _HUGE or -_HUGE <= ans <= -_NORMAL or ordinary(ans))
+                        and (_NORMAL <= slope <= _HUGE or -_HUGE <= slope <= -_NORMAL
+                             or ordinary(slope))
+                        and (type(tangent) is not float or _NORMAL <= tangent <= _HUGE
+                             or -_HUGE <= tangent <= -_NORMAL or ordinary(tangent))):
+                    result = new(Dual)
+                    result.value, result.tangent, result.tag = ans, tangent, self.tag
+                    return result
+            return general_reflected(self, other)
+
+    return forward, reflected
+
+
+_INLINED = frozenset({np.add, np.subtract, np.multiply, np.true_divide})
+"""The operators :func:`_arithmetic_operators` writes out, while their rows are the table's."""
+
+_TABLE_ROWS = {rule.ufunc: rule for rule in UFUNC_RULES}
+
+
 def binary_operator(  # noqa: PLR0915 - flat on purpose: every call costs as much as the arithmetic
     ufunc: np.ufunc,
 ) -> tuple[Callable[..., Any], Callable[..., Any]]:
@@ -887,6 +1101,8 @@ def binary_operator(  # noqa: PLR0915 - flat on purpose: every call costs as muc
     kind_x, kind_y = _constant_kind(partial_x), _constant_kind(partial_y)
     if "zero" in (kind_x, kind_y) or SETTINGS.nan_safe:  # (floor_divide) rare: no flat path
         return _general_operator(rule)
+    if ufunc in _INLINED and rule is _TABLE_ROWS[ufunc]:  # a registered row takes the path below
+        return _arithmetic_operators(ufunc, rule)
     x_call, y_call = kind_x == "call", kind_y == "call"
     x_one, y_one = kind_x == "one", kind_y == "one"
 
@@ -895,9 +1111,10 @@ def binary_operator(  # noqa: PLR0915 - flat on purpose: every call costs as muc
         if modulo is not None:  # only pow(x, y, z) passes a third argument
             _no_modulus(modulo)
         # Python arithmetic for moderate floats only (see _moderate)
-        if type(value) is float and (value == 0.0 or 1e-150 <= abs(value) <= 1e150):
+        if type(value) is float and (1e-150 <= value <= 1e150 or -1e150 <= value <= -1e-150
+                                     or value == 0.0):
             if (other_kind is float or other_kind is int) and (
-                other == 0.0 or 1e-150 <= abs(other) <= 1e150
+                1e-150 <= other <= 1e150 or -1e150 <= other <= -1e-150 or other == 0.0
             ):
                 try:
                     ans = kernel(value, other)
@@ -907,16 +1124,17 @@ def binary_operator(  # noqa: PLR0915 - flat on purpose: every call costs as muc
                         tangent = self.tangent if x_one else partial_x * self.tangent
                 except SCALAR_ERRORS:
                     return apply_binary(rule, self, other)
-                if not ((_NORMAL <= abs(ans) <= _HUGE or ordinary(ans))
-                        and (type(tangent) is not float or _NORMAL <= abs(tangent) <= _HUGE
-                             or ordinary(tangent))):
+                if not ((_NORMAL <= ans <= _HUGE or -_HUGE <= ans <= -_NORMAL or ordinary(ans))
+                        and (type(tangent) is not float or _NORMAL <= tangent <= _HUGE
+                             or -_HUGE <= tangent <= -_NORMAL or ordinary(tangent))):
                     return apply_binary(rule, self, other)
                 result = _new(Dual)
                 result.value, result.tangent, result.tag = ans, tangent, self.tag
                 return result
-            if (other_kind is Dual and other.tag == self.tag and type(other.value) is float
-                    and (other.value == 0.0 or 1e-150 <= abs(other.value) <= 1e150)):
+            if other_kind is Dual and other.tag == self.tag and type(other.value) is float:
                 y = other.value
+                if not (1e-150 <= y <= 1e150 or -1e150 <= y <= -1e-150 or y == 0.0):
+                    return apply_binary(rule, self, other)
                 try:
                     ans = kernel(value, y)
                     if x_call:
@@ -930,13 +1148,13 @@ def binary_operator(  # noqa: PLR0915 - flat on purpose: every call costs as muc
                     tangent = term + other_term
                 except SCALAR_ERRORS:
                     return apply_binary(rule, self, other)
-                if not ((_NORMAL <= abs(ans) <= _HUGE or ordinary(ans))
-                        and (type(term) is not float or _NORMAL <= abs(term) <= _HUGE
-                             or ordinary(term))
-                        and (type(other_term) is not float or _NORMAL <= abs(other_term) <= _HUGE
-                             or ordinary(other_term))
-                        and (type(tangent) is not float or _NORMAL <= abs(tangent) <= _HUGE
-                             or ordinary(tangent))):
+                if not ((_NORMAL <= ans <= _HUGE or -_HUGE <= ans <= -_NORMAL or ordinary(ans))
+                        and (type(term) is not float or _NORMAL <= term <= _HUGE
+                             or -_HUGE <= term <= -_NORMAL or ordinary(term))
+                        and (type(other_term) is not float or _NORMAL <= other_term <= _HUGE
+                             or -_HUGE <= other_term <= -_NORMAL or ordinary(other_term))
+                        and (type(tangent) is not float or _NORMAL <= tangent <= _HUGE
+                             or -_HUGE <= tangent <= -_NORMAL or ordinary(tangent))):
                     return apply_binary(rule, self, other)
                 result = _new(Dual)
                 result.value, result.tangent, result.tag = ans, tangent, self.tag
@@ -950,8 +1168,8 @@ def binary_operator(  # noqa: PLR0915 - flat on purpose: every call costs as muc
         if (
             type(value) is float
             and (other_kind is float or other_kind is int)
-            and (value == 0.0 or 1e-150 <= abs(value) <= 1e150)
-            and (other == 0.0 or 1e-150 <= abs(other) <= 1e150)
+            and (1e-150 <= value <= 1e150 or -1e150 <= value <= -1e-150 or value == 0.0)
+            and (1e-150 <= other <= 1e150 or -1e150 <= other <= -1e-150 or other == 0.0)
         ):
             try:
                 ans = kernel(other, value)
@@ -961,9 +1179,9 @@ def binary_operator(  # noqa: PLR0915 - flat on purpose: every call costs as muc
                     tangent = self.tangent if y_one else partial_y * self.tangent
             except SCALAR_ERRORS:
                 return apply_binary(rule, other, self)
-            if not ((_NORMAL <= abs(ans) <= _HUGE or ordinary(ans))
-                    and (type(tangent) is not float or _NORMAL <= abs(tangent) <= _HUGE
-                         or ordinary(tangent))):
+            if not ((_NORMAL <= ans <= _HUGE or -_HUGE <= ans <= -_NORMAL or ordinary(ans))
+                    and (type(tangent) is not float or _NORMAL <= tangent <= _HUGE
+                         or -_HUGE <= tangent <= -_NORMAL or ordinary(tangent))):
                 return apply_binary(rule, other, self)
             result = _new(Dual)
             result.value, result.tangent, result.tag = ans, tangent, self.tag
@@ -982,17 +1200,19 @@ def _with_square(general: Callable[..., Any]) -> Callable[..., Any]:
     """``x ** 2`` of a moderate Python float inlined: ``x * x`` and ``2.0 * x * tangent``.
 
     The same numbers as the general rule (``_power`` squares as ``x * x``, and ``_power_dx``
-    gives ``2.0 * x``), without the kernel and partial calls; a tangent out of range takes
-    the general path, which decides as it always does.
+    gives ``2.0 * x``), without the kernel and partial calls; a moderate ``x`` keeps ``x * x``
+    and ``2.0 * x`` normal, and a tangent out of range takes the general path, which decides
+    as it always does.
     """
 
     def forward(self: Dual, other: Any, modulo: Any = None) -> Any:
         value, kind = self.value, type(other)
         if ((kind is int or kind is float) and other == 2 and type(value) is float
-                and modulo is None and (value == 0.0 or 1e-150 <= abs(value) <= 1e150)):
+                and modulo is None
+                and (1e-150 <= value <= 1e150 or -1e150 <= value <= -1e-150 or value == 0.0)):
             tangent = 2.0 * value * self.tangent
-            if (type(tangent) is not float or _NORMAL <= abs(tangent) <= _HUGE
-                    or ordinary(tangent)):
+            if (type(tangent) is not float or _NORMAL <= tangent <= _HUGE
+                    or -_HUGE <= tangent <= -_NORMAL or ordinary(tangent)):
                 result = _new(Dual)
                 result.value, result.tangent, result.tag = value * value, tangent, self.tag
                 return result
@@ -1012,18 +1232,20 @@ def unary_operator(ufunc: np.ufunc) -> Callable[[Dual], Dual]:
 
     def method(self: Dual) -> Dual:
         value = self.value
-        moderate = type(value) is float and (value == 0.0 or 1e-150 <= abs(value) <= 1e150)
-        if moderate and kind != "zero":
+        if kind != "zero" and type(value) is float and (
+            1e-150 <= value <= 1e150 or -1e150 <= value <= -1e-150 or value == 0.0
+        ):
             try:
                 ans = kernel(value)
                 slope = partial(value, ans) if kind == "call" else partial
                 tangent = slope * self.tangent
             except SCALAR_ERRORS:
                 return apply_unary(rule, self)
-            if not ((_NORMAL <= abs(ans) <= _HUGE or ordinary(ans))
-            and (type(slope) is not float or _NORMAL <= abs(slope) <= _HUGE or ordinary(slope))
-                    and (type(tangent) is not float or _NORMAL <= abs(tangent) <= _HUGE
-                         or ordinary(tangent))):
+            if not ((_NORMAL <= ans <= _HUGE or -_HUGE <= ans <= -_NORMAL or ordinary(ans))
+                    and (type(slope) is not float or _NORMAL <= slope <= _HUGE
+                         or -_HUGE <= slope <= -_NORMAL or ordinary(slope))
+                    and (type(tangent) is not float or _NORMAL <= tangent <= _HUGE
+                         or -_HUGE <= tangent <= -_NORMAL or ordinary(tangent))):
                 return apply_unary(rule, self)
             result = _new(Dual)
             result.value, result.tangent, result.tag = ans, tangent, self.tag
@@ -1041,8 +1263,9 @@ def array_ufunc(  # noqa: PLR0911 - flat on purpose: the hot path
     if len(inputs) == 1 and not kwargs and method == "__call__":
         value = self.value
         fast = _FAST_UNARY.get(ufunc)
-        moderate = type(value) is float and (value == 0.0 or 1e-150 <= abs(value) <= 1e150)
-        if fast is not None and moderate:
+        if fast is not None and type(value) is float and (
+            1e-150 <= value <= 1e150 or -1e150 <= value <= -1e-150 or value == 0.0
+        ):
             kernel, partial = fast
             try:
                 ans = kernel(value)
@@ -1050,15 +1273,14 @@ def array_ufunc(  # noqa: PLR0911 - flat on purpose: the hot path
                 tangent = slope * self.tangent
             except SCALAR_ERRORS:
                 return call_ufunc(ufunc, method, inputs, kwargs)
-            if not ((_NORMAL <= abs(ans) <= _HUGE or ordinary(ans))
-            and (type(slope) is not float or _NORMAL <= abs(slope) <= _HUGE or ordinary(slope))
-                    and (type(tangent) is not float or _NORMAL <= abs(tangent) <= _HUGE
-                         or ordinary(tangent))):
+            if not ((_NORMAL <= ans <= _HUGE or -_HUGE <= ans <= -_NORMAL or ordinary(ans))
+                    and (type(slope) is not float or _NORMAL <= slope <= _HUGE
+                         or -_HUGE <= slope <= -_NORMAL or ordinary(slope))
+                    and (type(tangent) is not float or _NORMAL <= tangent <= _HUGE
+                         or -_HUGE <= tangent <= -_NORMAL or ordinary(tangent))):
                 return call_ufunc(ufunc, method, inputs, kwargs)
             result = _new(Dual)
-            result.value = ans
-            result.tangent = tangent
-            result.tag = self.tag
+            result.value, result.tangent, result.tag = ans, tangent, self.tag
             return result
         rule = RULES.get(ufunc)
         if rule is not None:  # np.exp(dual_array): a plain call goes straight to the chain rule

@@ -38,9 +38,15 @@ def _numpy(ufunc: np.ufunc) -> Callable[..., Any]:
     Used where ``math`` would differ in the last bit (``math.exp`` and NumPy's SIMD ``exp``
     do), or in a corner (``math.pow(-inf, 0.5)`` is ``inf``, ``np.power`` gives ``nan``).
     """
+    if ufunc.nin == 1:  # one argument, not *args: the commonest kernel of the scalar path
 
-    def kernel(*args: Any) -> float:
-        return float(ufunc(*args))
+        def kernel(x: float) -> float:
+            return float(ufunc(x))
+
+    else:
+
+        def kernel(*args: Any) -> float:
+            return float(ufunc(*args))
 
     kernel.__name__ = ufunc.__name__
     return kernel

@@ -10,6 +10,11 @@ task of an executor.  Accepted executors:
 * any map-like callable ``map(func, iterable)`` returning the results in order
   (scipy's ``workers`` convention): ``multiprocessing.Pool().map`` works.
 
+The sparse and prepared Jacobians and Hessians (``sparsity=``,
+:func:`dualdiff.sparse_jacobian`, :func:`dualdiff.sparse_hessian`) run their
+blocks of colours through the same machinery (:func:`map_tasks` with a
+:class:`Block` that builds its colours' seeds on the worker).
+
 The contract:
 
 * **Same answer.**  The blocks are the serial path's blocks, computed by the same
@@ -115,7 +120,6 @@ class _Task:
     start: int
     stop: int
     tag: int
-    single: bool
     want_value: bool
     f_key: str
     x_key: str
@@ -211,15 +215,14 @@ def run_task(args: tuple[_Task, Any, Any]) -> _Done | _Failure:
     started = time.perf_counter()
     tags.guard_threads()  # a worker may run several blocks at once on threads
     try:
-        f, extract = _load(task.f_key, f_source)
+        block = _load(task.f_key, f_source)
         x = _load(task.x_key, x_source)
         elsewhere = task.pid != os.getpid()
         if elsewhere:  # another process: the caller's tags and settings
             tags.draw_above(task.tag)
             SETTINGS.nan_safe = task.nan_safe
         with np.errstate(**dict(task.errstate)), tags.running(*task.running * elsewhere):
-            value, tangent = columns.column_block(
-                f, x, task.start, task.stop, single=task.single, extract=extract, tag=task.tag)
+            value, tangent = block(x, task.start, task.stop, task.tag)
     except Exception as error:
         return _Failure.of(error, local=task.pid == os.getpid())
     return _Done(value if task.want_value else None, tangent, time.perf_counter() - started)
@@ -303,6 +306,38 @@ def _kind(executor: Any) -> str:
     )
 
 
+class Block:
+    """What one task computes: ``block(x, start, stop, tag) -> (value, tangent block)``.
+
+    The block object is what is pickled once per call (it holds ``f``); a task
+    carries only its span.  :meth:`describe` names a span in error messages.
+    """
+
+    def __call__(self, x: Any, start: int, stop: int, tag: int) -> tuple[Any, Any]:
+        """``f(x)`` and the tangent block of the span ``start:stop`` (batch axis first)."""
+        raise NotImplementedError
+
+    def describe(self, start: int, stop: int, total: int) -> str:
+        """The span in words, for error messages (``total``: the end of the last span)."""
+        raise NotImplementedError
+
+
+class ColumnBlock(Block):
+    """Jacobian columns ``start:stop`` of ``f`` (unit seeds): :func:`columns.column_block`."""
+
+    def __init__(self, f: Callable[[Any], Any], extract: Callable[..., tuple[Any, Any]],
+                 single: bool) -> None:
+        self.f, self.extract, self.single = f, extract, single
+
+    def __call__(self, x: Any, start: int, stop: int, tag: int) -> tuple[Any, Any]:  # noqa: D102
+        return columns.column_block(self.f, x, start, stop, single=self.single,
+                                    extract=self.extract, tag=tag)
+
+    def describe(self, start: int, stop: int, total: int) -> str:  # noqa: D102
+        span = f"column {start}" if stop - start == 1 else f"columns {start} to {stop - 1}"
+        return f"Jacobian {span}, of {total}"
+
+
 def map_blocks(
     executor: Any,
     f: Callable[[Any], Any],
@@ -312,10 +347,25 @@ def map_blocks(
     single: bool,
     extract: Callable[[Any, int, tuple[int, ...]], tuple[Any, Any]],
 ) -> list[tuple[Any, Any]]:
-    """``(value, tangent block)`` of every span ``(start, stop)``, in order, run by ``executor``.
+    """``(value, tangent block)`` of every span of Jacobian columns, in order, run by ``executor``.
 
     Only the last block's value is brought back (the serial path keeps the
     last one); the others are ``None``.
+    """
+    return map_tasks(executor, ColumnBlock(f, extract, single), x, spans)
+
+
+def map_tasks(
+    executor: Any,
+    block: Block,
+    x: Any,
+    spans: Sequence[tuple[int, int]],
+) -> list[tuple[Any, Any]]:
+    """``block(x, start, stop, tag)`` of every span, in order, each one task of ``executor``.
+
+    ``block`` (holding ``f``) and ``x`` are serialised once; a task carries its
+    span and tag.  Only the last span's value is brought back; the others are
+    ``None``.
     """
     kind = _kind(executor)
     tags.guard_threads()  # blocks may run on threads of this process
@@ -327,25 +377,25 @@ def map_blocks(
 
     def task(i: int, f_key: str, x_key: str) -> _Task:
         start, stop = spans[i]
-        return _Task(i, start, stop, block_tags[i], single, i == len(spans) - 1, f_key, x_key,
+        return _Task(i, start, stop, block_tags[i], i == len(spans) - 1, f_key, x_key,
                      pid, SETTINGS.nan_safe, errstate, caller_running)
 
     if kind == "threads":
-        key = f"local-{id(f)}-{block_tags[0]}"
-        _LOCAL[key] = (f, extract)
+        key = f"local-{id(block)}-{block_tags[0]}"
+        _LOCAL[key] = block
         _LOCAL[key + "-x"] = x
         try:
             futures = [executor.submit(run_task, (task(i, key, key + "-x"), None, None))
                        for i in range(len(spans))]
-            return _collect(futures, spans)
+            return _collect(futures, spans, block)
         finally:
             del _LOCAL[key], _LOCAL[key + "-x"]
 
     cloudpickle = _cloudpickle()
-    f_bytes = cloudpickle.dumps((f, extract))
+    f_bytes = cloudpickle.dumps(block)
     x_bytes = cloudpickle.dumps(_pack_point(x))
     f_key, x_key = _key(f_bytes), _key(x_bytes)
-    _LOCAL[f_key], _LOCAL[x_key] = (f, extract), x  # tasks run in this process use them
+    _LOCAL[f_key], _LOCAL[x_key] = block, x  # tasks run in this process use them
     folder = None
     try:
         if kind == "dask":
@@ -355,15 +405,15 @@ def map_blocks(
             futures = [client.submit(run_task, (task(i, f_key, x_key), f_future, x_future),
                                      **{"pure": False, **keywords})
                        for i in range(len(spans))]
-            return _collect(futures, spans)
+            return _collect(futures, spans, block)
         folder = Path(tempfile.mkdtemp(prefix="dualdiff-"))
         f_path, x_path = folder / f"{f_key}.pkl", folder / f"{x_key}.pkl"
         f_path.write_bytes(f_bytes)
         x_path.write_bytes(x_bytes)
         work = [(task(i, f_key, x_key), str(f_path), str(x_path)) for i in range(len(spans))]
         if kind == "futures":
-            return _collect([executor.submit(run_task, item) for item in work], spans)
-        return _finish(list(executor(run_task, work)), spans)
+            return _collect([executor.submit(run_task, item) for item in work], spans, block)
+        return _finish(list(executor(run_task, work)), spans, block)
     finally:
         _LOCAL.pop(f_key, None)
         _LOCAL.pop(x_key, None)
@@ -375,7 +425,8 @@ def _key(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
-def _collect(futures: list[Any], spans: Sequence[tuple[int, int]]) -> list[tuple[Any, Any]]:
+def _collect(futures: list[Any], spans: Sequence[tuple[int, int]],
+             block: Block) -> list[tuple[Any, Any]]:
     """The futures' results in seed order; the first failure cancels the rest and is raised."""
     results = []
     try:
@@ -383,7 +434,7 @@ def _collect(futures: list[Any], spans: Sequence[tuple[int, int]]) -> list[tuple
             try:
                 results.append(future.result())
             except Exception as error:  # the engine failed (a worker died): name the block
-                _note(error, _where(i, spans, "worker"))
+                _note(error, _where(i, spans, block, "worker"))
                 raise
             if isinstance(results[-1], _Failure):
                 break
@@ -391,23 +442,23 @@ def _collect(futures: list[Any], spans: Sequence[tuple[int, int]]) -> list[tuple
         if len(results) < len(futures):  # a failure: the later blocks are not needed
             for future in futures[len(results):]:
                 future.cancel()
-    return _finish(results, spans)
+    return _finish(results, spans, block)
 
 
-def _finish(results: list[Any], spans: Sequence[tuple[int, int]]) -> list[tuple[Any, Any]]:
+def _finish(results: list[Any], spans: Sequence[tuple[int, int]],
+            block: Block) -> list[tuple[Any, Any]]:
     out = []
     for i, result in enumerate(results):
         if isinstance(result, _Failure):
-            _raise(result, i, spans)
+            _raise(result, i, spans, block)
         out.append((result.value, result.tangent))
     return out
 
 
-def _where(i: int, spans: Sequence[tuple[int, int]], worker: str) -> str:
+def _where(i: int, spans: Sequence[tuple[int, int]], block: Block, worker: str) -> str:
     start, stop = spans[i]
-    columns_text = f"column {start}" if stop - start == 1 else f"columns {start} to {stop - 1}"
-    return (f"seed block {i + 1} of {len(spans)} (Jacobian {columns_text}, "
-            f"of {spans[-1][1]}) on the {worker}")
+    return (f"seed block {i + 1} of {len(spans)} ({block.describe(start, stop, spans[-1][1])}) "
+            f"on the {worker}")
 
 
 def _note(error: BaseException, text: str) -> None:
@@ -415,8 +466,8 @@ def _note(error: BaseException, text: str) -> None:
         error.add_note(f"dualdiff.parallel: raised for {text}")
 
 
-def _raise(failure: _Failure, i: int, spans: Sequence[tuple[int, int]]) -> None:
-    where = _where(i, spans, f"worker ({failure.worker})")
+def _raise(failure: _Failure, i: int, spans: Sequence[tuple[int, int]], block: Block) -> None:
+    where = _where(i, spans, block, f"worker ({failure.worker})")
     cause = WorkerTraceback(failure.traceback)
     error = failure.local
     if error is None and failure.exception is not None:

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from dualdiff.elementary import (
+    REAL_KERNELS,
     conj,
     cos,
     cosh,
@@ -326,11 +327,21 @@ def _arctan_dx(x: Any, ans: Any) -> Any:
     return _piecewise(big, x, lambda t: (1 / t) / (t + 1 / t), lambda t: 1 / (1 + t * t), 0.5)
 
 
+_exp_float = REAL_KERNELS[np.exp]  # exp of a Python float, NumPy's value as a float
+
+
 def _tanh_dx(x: Any, ans: Any) -> Any:
     # sech**2 as (1 - t)(1 + t) where it is at least 1/4 (|x| < 1.1: within 3 ulps of mpmath;
     # its error grows as 1 / (1 - |t|): 5 ulps at 1.5, 12 at 2, and 1 - t**2 is 0 at x = 20,
     # true 1.7e-17), else 4e / (1 + e)**2 with e = exp(-2|x|), which neither cancels nor
     # overflows.  Smooth at 0, so nested (higher) derivatives there are right.
+    if type(x) is float:  # the same numbers as below, without the array and complex checks
+        near = (1 - ans) * (1 + ans)
+        if not near < 0.25:  # (NaN stays NaN, as on arrays)
+            return near
+        a = abs(x)
+        e = _exp_float(-2 * (400.0 if a > 400 else a))
+        return 4 * e / ((1 + e) * (1 + e))
     if type(x) is np.ndarray and x.dtype.kind == "f":
         return _sech_squared(x, ans)
     if _is_complex(x):

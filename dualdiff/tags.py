@@ -121,6 +121,48 @@ class running:  # noqa: N801 - used as a statement, like a function
             _LOCK.release()
 
 
+def begin() -> int:
+    """Draw a new tag and mark it running: ``with running(new_tag())`` as one call.
+
+    For a derivative call given no Duals (a float point), whose only running tag is its
+    own: the scalar :func:`~dualdiff.api.value_and_derivative` pays one call here and one
+    in :func:`end` instead of a context manager's four.  Always pair it with :func:`end`
+    in a ``finally``.
+
+    Examples
+    --------
+    >>> tag = begin()
+    >>> is_running(tag)
+    True
+    >>> end(tag)
+    >>> is_running(tag)
+    False
+    """
+    tag = next(_counter)
+    guarded = _GUARDED and _LOCK.acquire()
+    _RUNNING[tag] = _RUNNING.get(tag, 0) + 1
+    if guarded:
+        _LOCK.release()
+    return tag
+
+
+def end(tag: int) -> None:
+    """Unmark a tag :func:`begin` marked (``running``'s exit, for one tag).
+
+    Examples
+    --------
+    >>> end(begin())
+    """
+    guarded = _GUARDED and _LOCK.acquire()
+    left = _RUNNING[tag] - 1
+    if left:
+        _RUNNING[tag] = left
+    else:
+        del _RUNNING[tag]
+    if guarded:
+        _LOCK.release()
+
+
 def running_now() -> list[int]:
     """The tags marked :class:`running` now (workers mark the caller's: :mod:`dualdiff.parallel`).
 

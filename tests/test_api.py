@@ -19,6 +19,7 @@ from dualdiff import (
     value_and_hvp,
     value_and_jacobian,
 )
+from dualdiff.tags import is_running, running_now
 from dualdiff.testing import check_jvp
 
 RNG = np.random.default_rng(0)
@@ -451,6 +452,25 @@ def test_a_stale_dual_from_a_finished_call_is_refused():
     # built by hand, a Dual has the user's tag: a constant whose tangent travels one level down
     assert str(derivative(lambda x: x * Dual(2.0, 1.0), 3.0)) == "2.0 + 1.0ε"
 
+
+
+def test_a_derivative_at_a_float_marks_its_tag_only_while_f_runs():
+    # the float point's own marking (tags.begin/end): running inside f, and not after f
+    # returns or raises, so a Dual kept from it is refused as stale
+    seen, kept = [], []
+
+    def f(x):
+        seen.append(is_running(x.tag))
+        kept.append(x)
+        raise ZeroDivisionError
+
+    before = running_now()
+    with pytest.raises(ZeroDivisionError):
+        derivative(f, 0.5)
+    assert seen == [True]
+    assert running_now() == before and not is_running(kept[0].tag)
+    with pytest.raises(TypeError, match="has finished"):
+        derivative(lambda x: x * kept[0], 2.0)
 
 # --- errors ------------------------------------------------------------------------------------
 

@@ -98,6 +98,46 @@ def test_dense_jacobian_whatever_the_chunking(chunk_size):
     close(dd.jacobian(lambda v: v @ a, x, chunk_size=chunk_size), a.T)
 
 
+@settings(max_examples=200, deadline=None)
+@given(n=st.integers(1, 10**6))
+def test_the_default_chunks_are_few_cache_sized_passes_within_the_seed_budget(n):
+    chunk = columns.default_chunk_size(n)
+    assert 1 <= chunk <= n
+    assert chunk * n <= max(columns.SEED_BUDGET, n)  # memory: the seeds' budget
+    if n * n <= columns.CACHE_BUDGET:
+        assert chunk == n  # small: one pass
+    elif chunk < columns.SEED_BUDGET // n:  # the budget does not bind: at most 8 passes
+        assert -(-n // chunk) <= columns.MOST_PASSES
+        # cache-sized chunks, or (when that takes more than 8 passes) the 8-pass chunk
+        assert (chunk - 1) * n <= columns.CACHE_BUDGET or chunk == -(-n // columns.MOST_PASSES)
+
+
+def test_a_jacobian_of_several_default_passes_is_the_one_pass_jacobian():
+    rng = np.random.default_rng(5)
+    n = 300
+    assert -(-n // columns.default_chunk_size(n)) > 1  # the default takes several passes
+    a, x = rng.standard_normal((n, n)) / 16, rng.standard_normal(n) / 16
+    several = dd.jacobian(dense(a), x)
+    close(several, dd.jacobian(dense(a), x, chunk_size=n))
+    close(several, exact_dense_jacobian(a, x))
+    assert several.shape == (n, n)
+
+
+@pytest.mark.parametrize("shape", [(7,), (3, 4), (2, 3, 4)])
+@pytest.mark.parametrize("batch", [(), (5,)])
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_a_full_sum_is_numpys_sum_of_value_and_tangents(shape, batch, keepdims):
+    rng = np.random.default_rng(6)
+    value, tangent = rng.standard_normal(shape), rng.standard_normal(batch + shape)
+    tag = dd.tags.new_tag()
+    with dd.tags.running(tag):
+        got = np.sum(dd.Dual(value, tangent, tag=tag), keepdims=keepdims)
+    assert np.array_equal(got.value, np.sum(value, keepdims=keepdims))
+    assert type(got.value) is type(np.sum(value, keepdims=keepdims))
+    axes = tuple(range(len(batch), len(batch) + len(shape)))
+    assert np.array_equal(got.tangent, np.sum(tangent, axis=axes, keepdims=keepdims))
+
+
 def test_a_seed_written_viewed_or_scaled_before_the_product():
     rng = np.random.default_rng(4)
     n = 80

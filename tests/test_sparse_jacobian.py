@@ -222,10 +222,22 @@ def test_bad_input_is_named():
         dd.sparse_jacobian(np.sin, x, sparsity=np.eye(3), points=[x])
 
 
-def test_sparsity_with_an_executor_is_refused_not_run_serially():
+def test_sparsity_with_an_executor_runs_on_the_executor_not_serially():
+    # (it was refused while unsupported; now every colour block is a task of the executor)
     x = np.linspace(0.1, 1.0, 5)
-    with ThreadPoolExecutor(1) as pool:
-        with pytest.raises(TypeError, match="executor= is not supported with sparsity="):
-            dd.jacobian(np.sin, x, sparsity="auto", executor=pool)
-        with pytest.raises(TypeError, match="executor= is not supported with sparsity="):
-            dd.hessian(lambda z: np.sum(z**3), x, sparsity="auto", executor=pool)
+    tasks = []
+
+    def recording_map(func, items):
+        items = list(items)
+        tasks.extend(items)
+        with ThreadPoolExecutor(2) as pool:
+            return list(pool.map(func, items))
+
+    jac = dd.jacobian(tridiagonal, x, sparsity="auto", chunk_size=1, executor=recording_map)
+    assert len(tasks) == 3  # three colours, one per task
+    assert np.array_equal(jac.toarray(), dd.jacobian(tridiagonal, x, sparsity="auto").toarray())
+    tasks.clear()
+    hess = dd.hessian(lambda z: np.sum(z**3), x, sparsity="auto", executor=recording_map)
+    assert tasks
+    assert np.array_equal(hess.toarray(), dd.hessian(lambda z: np.sum(z**3), x, sparsity="auto")
+                          .toarray())

@@ -122,12 +122,7 @@ def detect(f: Callable[[Any], Any], x: Any, *, hessian: bool = False) -> Detecti
     run = Run(int(point.size), second=hessian)
     out = f(seed(point if point.ndim else point[()], run))
     pattern, value = _output_pattern(out, run)
-    pairs = None
-    if hessian:
-        pairs = csr.empty(run.n, run.n)
-        for p in run.pairs:
-            pairs = csr.union(pairs, p)
-        pairs = csr.union(pairs, csr.canonical(pairs.T))
+    pairs = csr.pairs_pattern(run.pairs, run.n) if hessian else None
     return Detection(pattern, value, pairs, dict(Counter(run.fallbacks)))
 
 

@@ -28,6 +28,7 @@ The cost of each scheme is measured in ``benchmarks/sparse.py``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -38,7 +39,7 @@ from dualdiff.api import jvp as _jvp
 from dualdiff.dual import Dual
 from dualdiff.sparse.coloring import Coloring, _scipy_sparse, color_columns, csr_pattern
 from dualdiff.sparse.decompression import Decompression, seeds
-from dualdiff.sparse.jacobian import PreparedPattern, _point
+from dualdiff.sparse.jacobian import PreparedPattern, _point, colour_seeds
 
 SCHEMES = ("columns", "terms")
 
@@ -47,6 +48,55 @@ def _plain(x: Any) -> Any:
     while isinstance(x, Dual):
         x = x.value
     return x
+
+
+def _outer_pass(f: Callable[[Any], Any], scheme: str, chunk_size: int | None, x: np.ndarray,
+                inner: np.ndarray, outer: np.ndarray) -> tuple[Any, Any]:
+    """One forward pass over the ``outer`` colour seeds (``inner``: all of them, for "terms").
+
+    ``"columns"``: the objective and ``H u`` for each outer seed ``u``, shape
+    ``(len(outer), n)``.  ``"terms"``: the terms ``f(x)`` and their second
+    derivatives, shape ``(len(outer), len(inner), m)``.
+    """
+    seen = []
+    if scheme == "columns":
+        def gradient(y: Any) -> Any:
+            value, g = value_and_gradient(f, y, chunk_size=chunk_size)
+            seen.append(value)
+            return g
+
+        _, compressed = _jvp(gradient, (x,), (outer,))
+        return _plain_scalar(_plain(seen[0])), np.reshape(compressed, (outer.shape[0], -1))
+
+    def first(y: Any) -> Any:
+        value, tangent = _jvp(f, (y,), (inner,))
+        seen.append(value)
+        return tangent
+
+    _, second = _jvp(first, (x,), (outer,))
+    return _plain(seen[0]), second
+
+
+class HessianColourBlock:
+    """One task of a parallel sparse Hessian: the outer pass of colours ``start:stop``.
+
+    Pickled once per call with ``f`` (:func:`dualdiff.parallel.map_tasks`).
+    """
+
+    def __init__(self, f: Callable[[Any], Any], scheme: str, chunk_size: int | None,
+                 colors: np.ndarray, ncolors: int, shape: tuple[int, ...], dtype: Any) -> None:
+        self.f, self.scheme, self.chunk_size = f, scheme, chunk_size
+        self.colors, self.ncolors, self.shape, self.dtype = colors, ncolors, shape, dtype
+
+    def __call__(self, x: Any, start: int, stop: int, tag: int) -> tuple[Any, Any]:  # noqa: D102
+        outer = colour_seeds(self.colors, start, stop, self.shape, self.dtype)
+        inner = (seeds(self.colors, self.ncolors, self.shape, self.dtype)
+                 if self.scheme == "terms" else outer)
+        return _outer_pass(self.f, self.scheme, self.chunk_size, x, inner, outer)
+
+    def describe(self, start: int, stop: int, total: int) -> str:  # noqa: D102
+        span = f"colour {start}" if stop - start == 1 else f"colours {start} to {stop - 1}"
+        return f"sparse Hessian {span}, of {total} colours"
 
 
 class SparseHessian(PreparedPattern):
@@ -156,10 +206,14 @@ class SparseHessian(PreparedPattern):
             found = self._seeds[dtype] = seeds(c.colors, c.ncolors, self.shape_in, dtype)
         return found
 
-    def value_and_hessian(self, x: Any) -> tuple[Any, Any]:
+    def value_and_hessian(self, x: Any, *, executor: Any = None) -> tuple[Any, Any]:
         """Return ``f``'s objective at ``x`` and its sparse Hessian (a ``csr_array``).
 
-        For ``scheme="terms"`` the objective is ``sum(f(x))``.
+        For ``scheme="terms"`` the objective is ``sum(f(x))``.  With
+        ``executor=`` (any executor :func:`dualdiff.jacobian` takes) the outer
+        colours are split evenly over the workers, one block per task; the
+        blocks are put together and decompressed here, in colour order, so the
+        result is the serial one bit for bit.
         """
         x = _point(x)
         if x.shape != self.shape_in:
@@ -169,7 +223,8 @@ class SparseHessian(PreparedPattern):
             )
         dtype = np.result_type(x.dtype, np.float64)
         u = self._seed_array(dtype)
-        value, result = self._columns(x, u) if self.scheme == "columns" else self._terms(x, u)
+        evaluate = self._columns if self.scheme == "columns" else self._terms
+        value, result = evaluate(x, u, executor)
         if self._probe:
             self._probe_pattern(x, result)
         return value, result
@@ -199,41 +254,40 @@ class SparseHessian(PreparedPattern):
             )
         self._probe = False
 
-    def __call__(self, x: Any) -> Any:
-        """The sparse Hessian at ``x`` (a ``scipy.sparse.csr_array``)."""
-        return self.value_and_hessian(x)[1]
+    def __call__(self, x: Any, *, executor: Any = None) -> Any:
+        """The sparse Hessian at ``x`` (a ``scipy.sparse.csr_array``); ``executor=`` as above."""
+        return self.value_and_hessian(x, executor=executor)[1]
 
-    def _columns(self, x: np.ndarray, u: np.ndarray) -> tuple[Any, Any]:
-        seen = []
+    def _outer(self, x: np.ndarray, u: np.ndarray, executor: Any) -> tuple[Any, Any]:
+        """The value and the outer pass over all colours: here, or colour blocks on ``executor``."""
+        if executor is None:
+            return _outer_pass(self._f, self.scheme, self._chunk_size, x, u, u)
+        from dualdiff import parallel  # noqa: PLC0415 - only calls given an executor need it
 
-        def gradient(y: Any) -> Any:
-            value, g = value_and_gradient(self._f, y, chunk_size=self._chunk_size)
-            seen.append(value)
-            return g
+        c = self._coloring
+        k = math.ceil(c.ncolors / parallel.worker_count(executor))
+        spans = [(start, min(c.ncolors, start + k)) for start in range(0, c.ncolors, k)]
+        block = HessianColourBlock(self._f, self.scheme, self._chunk_size, c.colors, c.ncolors,
+                                   self.shape_in, u.dtype)
+        results = parallel.map_tasks(executor, block, x, spans)
+        parts = [tangent for _, tangent in results]
+        return results[-1][0], parts[0] if len(parts) == 1 else np.concatenate(parts)
 
+    def _columns(self, x: np.ndarray, u: np.ndarray, executor: Any = None) -> tuple[Any, Any]:
         if u.shape[0] == 0:
             value = self._f(x)
             return _plain_scalar(_plain(value)), self._decompress(np.zeros(0, dtype=u.dtype))
-        _, compressed = _jvp(gradient, (x,), (u,))
-        value = _plain_scalar(_plain(seen[0]))
-        return value, self._decompress(np.reshape(compressed, (u.shape[0], -1)))
+        value, compressed = self._outer(x, u, executor)
+        return value, self._decompress(compressed)
 
-    def _terms(self, x: np.ndarray, u: np.ndarray) -> tuple[Any, Any]:
+    def _terms(self, x: np.ndarray, u: np.ndarray, executor: Any = None) -> tuple[Any, Any]:
         sparse = _scipy_sparse()
         indices, indptr, shape, nnz = self._template
         if u.shape[0] == 0:
             value = np.sum(self._f(x))
             data = np.zeros(nnz, dtype=np.result_type(value, u.dtype))
         else:
-            seen = []
-
-            def first(y: Any) -> Any:
-                value, tangent = _jvp(self._f, (y,), (u,))
-                seen.append(value)
-                return tangent
-
-            _, second = _jvp(first, (x,), (u,))  # (outer colour d, inner colour c, term i)
-            terms = _plain(seen[0])
+            terms, second = self._outer(x, u, executor)  # (outer colour d, inner colour c, term i)
             if np.size(terms) != self._terms_m:
                 raise ValueError(
                     f"f(x) has {np.size(terms)} terms but the terms' pattern has "

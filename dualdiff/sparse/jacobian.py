@@ -8,6 +8,7 @@ colour (:func:`dualdiff.jvp`) and one gather into a ``scipy.sparse.csr_array``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +23,44 @@ from dualdiff.sparse.decompression import Decompression, seeds
 
 PASS_BUDGET = 4 * SEED_BUDGET
 """Most seeded tangent elements per forward pass (colours times ``x.size``; 128 MiB)."""
+
+
+def colour_seeds(colors: np.ndarray, start: int, stop: int, shape: tuple[int, ...],
+                 dtype: Any) -> np.ndarray:
+    """The seeds of colours ``start`` to ``stop``: rows ``start:stop`` of :func:`seeds`, alone.
+
+    Examples
+    --------
+    >>> colour_seeds(np.array([0, 1, 0, 2]), 1, 3, (4,), float)
+    array([[0., 1., 0., 0.],
+           [0., 0., 0., 1.]])
+    """
+    out = np.zeros((stop - start, colors.size), dtype=dtype)
+    mine = np.flatnonzero((colors >= start) & (colors < stop))
+    out[colors[mine] - start, mine] = 1
+    return out.reshape((stop - start, *shape))
+
+
+class ColourBlock:
+    """One task of a parallel sparse Jacobian: the compressed columns of colours ``start:stop``.
+
+    Pickled once per call with ``f`` (:func:`dualdiff.parallel.map_tasks`); each
+    worker builds its colours' seeds and runs the forward pass the serial
+    :meth:`SparseJacobian.value_and_jacobian` runs for them (:func:`dualdiff.jvp`).
+    """
+
+    def __init__(self, f: Callable[[Any], Any], colors: np.ndarray, ncolors: int,
+                 shape: tuple[int, ...], dtype: Any) -> None:
+        self.f, self.colors, self.ncolors, self.shape, self.dtype = f, colors, ncolors, shape, dtype
+
+    def __call__(self, x: Any, start: int, stop: int, tag: int) -> tuple[Any, Any]:  # noqa: D102
+        block = colour_seeds(self.colors, start, stop, self.shape, self.dtype)
+        value, tangent = _jvp(self.f, (x,), (block,))  # its tag is drawn above ``tag``
+        return value, np.reshape(tangent, (stop - start, -1))
+
+    def describe(self, start: int, stop: int, total: int) -> str:  # noqa: D102
+        span = f"colour {start}" if stop - start == 1 else f"colours {start} to {stop - 1}"
+        return f"sparse Jacobian {span}, of {total} colours"
 
 
 def _point(x: Any) -> np.ndarray:
@@ -137,6 +176,7 @@ class SparseJacobian(PreparedPattern):
                 raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
             per_pass = 1
         self._per_pass = int(per_pass)
+        self._chunk_size = chunk_size
         self._seeds: dict[Any, list[np.ndarray]] = {}
 
     # --- what was prepared ---------------------------------------------------------------------
@@ -169,8 +209,40 @@ class SparseJacobian(PreparedPattern):
             self._seeds[dtype] = blocks
         return blocks
 
-    def value_and_jacobian(self, x: Any) -> tuple[Any, Any]:
+    def _colour_spans(self, executor: Any) -> list[tuple[int, int]]:
+        """The colour blocks of a parallel evaluation: ``chunk_size``, or split over the workers."""
+        from dualdiff import parallel  # noqa: PLC0415 - only calls given an executor need it
+
+        ncolors = self._coloring.ncolors
+        k = self._per_pass
+        if self._chunk_size is None:
+            k = min(k, math.ceil(ncolors / parallel.worker_count(executor)))
+        return [(start, min(ncolors, start + k)) for start in range(0, ncolors, k)]
+
+    def _compressed(self, x: np.ndarray, dtype: Any, executor: Any) -> tuple[Any, Any]:
+        """``f(x)`` and the compressed Jacobian ``(ncolors, m)``, the colour blocks in order."""
+        if executor is None:
+            parts = []
+            for block in self._seed_blocks(dtype):
+                value, tangent = _jvp(self._f, (x,), (block,))
+                parts.append(np.reshape(tangent, (block.shape[0], -1)))
+        else:
+            from dualdiff import parallel  # noqa: PLC0415
+
+            c = self._coloring
+            block = ColourBlock(self._f, c.colors, c.ncolors, self.shape_in, dtype)
+            results = parallel.map_tasks(executor, block, x, self._colour_spans(executor))
+            value, parts = results[-1][0], [tangent for _, tangent in results]
+        return value, parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+    def value_and_jacobian(self, x: Any, *, executor: Any = None) -> tuple[Any, Any]:
         """Return ``f(x)`` and the sparse Jacobian at ``x`` (a ``csr_array``).
+
+        With ``executor=`` (any executor :func:`dualdiff.jacobian` takes) each
+        block of colours is one task: ``chunk_size`` colours, or by default the
+        colours split evenly over the workers.  The decompression runs here, in
+        colour order, so the result is the serial one bit for bit.  Pattern
+        checks and the one-off probe of an explicit pattern run here too.
 
         Examples
         --------
@@ -199,12 +271,8 @@ class SparseJacobian(PreparedPattern):
             self._check_size(value)
             result = self._decompress(np.zeros(0, dtype=np.result_type(value, dtype)))
         else:
-            parts = []
-            for block in blocks:
-                value, tangent = _jvp(self._f, (x,), (block,))
-                parts.append(np.reshape(tangent, (block.shape[0], -1)))
+            value, compressed = self._compressed(x, dtype, executor)
             self._check_size(value)
-            compressed = parts[0] if len(parts) == 1 else np.concatenate(parts)
             assert compressed.shape[1] == m
             result = self._decompress(compressed)
         if self._probe:
@@ -232,9 +300,9 @@ class SparseJacobian(PreparedPattern):
             )
         self._probe = False
 
-    def __call__(self, x: Any) -> Any:
-        """The sparse Jacobian at ``x`` (a ``scipy.sparse.csr_array``)."""
-        return self.value_and_jacobian(x)[1]
+    def __call__(self, x: Any, *, executor: Any = None) -> Any:
+        """The sparse Jacobian at ``x`` (a ``scipy.sparse.csr_array``); ``executor=`` as above."""
+        return self.value_and_jacobian(x, executor=executor)[1]
 
     def _check_size(self, value: Any) -> None:
         size = int(np.size(value.value if isinstance(value, Dual) else value))

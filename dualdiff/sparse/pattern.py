@@ -102,7 +102,9 @@ class Run:
     second : bool
         Whether second-order interactions are recorded (Hessian patterns).
     pairs : list
-        The second-order patterns recorded, each ``(n, n)``.
+        The second-order interactions recorded: each an int64 array of pair
+        codes ``i * n + j`` (:func:`dualdiff.sparse.csr.pair_codes`) or, for
+        rows too wide to list pair by pair, an ``(n, n)`` pattern.
     fallbacks : collections.Counter
         Names of the functions that fell back conservatively, with counts.
     """
@@ -113,13 +115,20 @@ class Run:
         self.n = n
         self.second = second
         self.pairs: list[Any] = []
+        self._listed = 0  # pair codes in self.pairs, compacted past 2 * csr.PAIR_LIMIT
         self.fallbacks: Counter[str] = Counter()
         self.id = next(self._ids)
 
     def interact(self, p: Any, q: Any | None = None) -> None:
         """Record the pairs of ``p``'s rows (or, with ``q``, the cross pairs of aligned rows)."""
         if self.second and p.nnz and (q is None or q.nnz):
-            self.pairs.append(csr.gram(p, q))
+            codes = csr.pair_codes(p, q)  # None when listing them would cost more than a product
+            self.pairs.append(csr.gram(p, q) if codes is None else codes)
+            if codes is not None:
+                self._listed += codes.size
+                if self._listed > 2 * csr.PAIR_LIMIT:  # repeated pairs: keep each once
+                    self.pairs = [csr.pairs_pattern(self.pairs, self.n)]
+                    self._listed = 0
 
 
 class _Store:
@@ -374,6 +383,25 @@ _METHODS: dict[str, Callable[..., Any]] = {
     )
 }
 """ndarray methods of a tracer: each calls the NumPy function of its name."""
+
+
+def _in_place(name: str) -> Callable[..., Any]:
+    """``x op= y`` as NumPy does it: into an array, but a scalar (``y[0] += 1``) is rebound."""
+    into_array = getattr(np.lib.mixins.NDArrayOperatorsMixin, f"__i{name}__")
+    rebind = getattr(np.lib.mixins.NDArrayOperatorsMixin, f"__{name}__")
+
+    def method(self: SparsityTracer, other: Any) -> Any:
+        if isinstance(self.value, np.ndarray):
+            return into_array(self, other)
+        return rebind(self, other)  # a NumPy scalar is immutable: Python then stores it back
+
+    method.__name__ = f"__i{name}__"
+    return method
+
+
+for _name in ("add", "sub", "mul", "matmul", "truediv", "floordiv", "mod", "pow", "lshift",
+              "rshift", "and", "xor", "or"):
+    setattr(SparsityTracer, f"__i{_name}__", _in_place(_name))
 
 
 # --- building tracers --------------------------------------------------------------------------
