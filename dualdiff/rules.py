@@ -331,12 +331,12 @@ _exp_float = REAL_KERNELS[np.exp]  # exp of a Python float, NumPy's value as a f
 
 
 def _tanh_dx(x: Any, ans: Any) -> Any:
-    # sech**2 as (1 - t)(1 + t) where it is at least 1/4 (|x| < 1.1: within 3 ulps of mpmath;
-    # its error grows as 1 / (1 - |t|): 5 ulps at 1.5, 12 at 2, and 1 - t**2 is 0 at x = 20,
-    # true 1.7e-17), else 4e / (1 + e)**2 with e = exp(-2|x|), which neither cancels nor
+    # sech**2 as 1 - t*t where it is at least 1/4 (|x| < 1.1: within 3 ulps of mpmath; its
+    # error grows as 1 / (1 - |t|): 6 ulps at 1.5, 15 at 2, and it is 0 at x = 20, true
+    # 1.7e-17), else 4e / (1 + e)**2 with e = exp(-2|x|), which neither cancels nor
     # overflows.  Smooth at 0, so nested (higher) derivatives there are right.
     if type(x) is float:  # the same numbers as below, without the array and complex checks
-        near = (1 - ans) * (1 + ans)
+        near = 1 - ans * ans
         if not near < 0.25:  # (NaN stays NaN, as on arrays)
             return near
         a = abs(x)
@@ -346,7 +346,7 @@ def _tanh_dx(x: Any, ans: Any) -> Any:
         return _sech_squared(x, ans)
     if _is_complex(x):
         return 1 - ans * ans  # holomorphic for complex z
-    near = (1 - ans) * (1 + ans)
+    near = 1 - ans * ans
     far = strip(near) < 0.25
     if isinstance(far, bool | np.bool_) and not far:
         return near
@@ -359,8 +359,8 @@ def _sech_squared(x: np.ndarray, t: np.ndarray) -> np.ndarray:
     # _tanh_dx of a real array in the fewest passes, the same numbers: the exponential is
     # taken only at the elements that need it (sech**2 decreases in |x|, so the near form
     # itself picks them).
-    result = np.subtract(1, t)
-    result *= 1 + t
+    result = np.multiply(t, t)
+    np.subtract(1, result, out=result)
     far = result < 0.25
     if np.count_nonzero(far):  # (a C call: far.any() goes through Python)
         a = np.abs(x[far])
