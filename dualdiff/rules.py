@@ -342,7 +342,7 @@ def _tanh_dx(x: Any, ans: Any) -> Any:
         a = abs(x)
         e = _exp_float(-2 * (400.0 if a > 400 else a))
         return 4 * e / ((1 + e) * (1 + e))
-    if type(x) is np.ndarray and x.dtype.kind == "f":
+    if type(x) is np.ndarray and x.ndim and x.dtype.kind == "f":  # (a 0-d array's ans is a scalar)
         return _sech_squared(x, ans)
     if _is_complex(x):
         return 1 - ans * ans  # holomorphic for complex z
