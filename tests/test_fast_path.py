@@ -7,13 +7,16 @@ operator and every unary ufunc with a fast path gives
 
 - the value NumPy gives on ``numpy.float64``, bit for bit (NaN equal to NaN);
 - the tangent the general path gives on one-element float64 arrays, bit for bit (of stride
-  0, as NumPy's scalars: ``np.power`` computes ``x**-1`` as ``1/x`` only for such exponents);
+  0, as NumPy's scalars: ``np.power`` computes ``x**-1`` as ``1/x`` only for such exponents),
+  except the slope of ``x ** y`` at a zero or infinite base, where NumPy's own kernels
+  disagree (:func:`kernel_choice`);
 - NumPy's floating-point behaviour: under the default ``np.errstate`` a warning exactly
   where the general path warns; under ``np.errstate(all="raise")`` the same exception
   class (``FloatingPointError``) exactly where the general path raises, and where NumPy's
   own call raises.
 """
 
+import math
 import operator
 import warnings
 
@@ -66,7 +69,19 @@ def bits(x):
     return "nan" if np.isnan(x) else x.tobytes()
 
 
-def compare(mode, numpy_call, fast_call, general_call):
+def kernel_choice(name, x):
+    """Whether the slope of ``x ** y`` at ``x`` depends on which kernel NumPy picks.
+
+    ``x ** y``'s slope is ``y * x ** (y - 1)``.  NumPy computes a power with a *scalar*
+    exponent of 0.5 as ``sqrt`` and with an array exponent as ``pow``, and the two disagree
+    at ``-0.0`` (``-0.0`` against ``0.0``) and at ``-inf`` (``nan`` against ``inf``), so at
+    a zero or infinite base the slope's sign, its NaN and the warnings that come with them
+    follow the operands' layout on either path, not dualdiff.  The value is still compared.
+    """
+    return name == "**" and (x == 0 or math.isinf(x))
+
+
+def compare(mode, numpy_call, fast_call, general_call, numpys_choice=False):
     with np.errstate(**MODES[mode]):
         numpy_error, numpy_value, _, numpy_warned = run(numpy_call)
         fast_error, fast_value, fast_tangent, fast_warned = run(fast_call)
@@ -78,6 +93,8 @@ def compare(mode, numpy_call, fast_call, general_call):
         return
     assert type(fast_value) is float
     assert bits(fast_value) == bits(numpy_value), (fast_value, numpy_value)
+    if numpys_choice:
+        return
     assert bits(fast_tangent) == bits(general_tangent), (fast_tangent, general_tangent)
     assert fast_warned == general_warned
     assert fast_warned or not numpy_warned
@@ -102,12 +119,13 @@ def test_binary_operators(name, mode, x, y, tx):
     op, ufunc = BINARY[name]
     numpy_call = lambda: ufunc(np.float64(x), np.float64(y))  # noqa: E731
     # a live left operand, a live right operand, and both live (the same tag)
+    choice = kernel_choice(name, x)
     compare(mode, numpy_call, lambda: op(Dual(x, tx), y),
-            lambda: op(on_arrays(one(x), one(tx)), one(y)))
+            lambda: op(on_arrays(one(x), one(tx)), one(y)), choice)
     compare(mode, numpy_call, lambda: op(x, Dual(y, tx)),
-            lambda: op(one(x), on_arrays(one(y), one(tx))))
+            lambda: op(one(x), on_arrays(one(y), one(tx))), choice)
     compare(mode, numpy_call, lambda: op(Dual(x, tx), Dual(y, 1.0)),
-            lambda: op(on_arrays(one(x), one(tx)), on_arrays(one(y), one(1.0))))
+            lambda: op(on_arrays(one(x), one(tx)), on_arrays(one(y), one(1.0))), choice)
 
 
 @pytest.mark.parametrize("mode", list(MODES))
