@@ -635,7 +635,7 @@ def bench_hessian(report: Report, peers: dict[str, Any], settings: Settings) -> 
         # every call is a first call: the default detects the pattern and colours it each time
         contenders = {
             "dualdiff hessian": lambda x=x: dualdiff.hessian(rosen, x),
-            "dualdiff hessian strategy='dense'": lambda x=x: dualdiff.hessian(
+            "dualdiff hessian strategy=dense": lambda x=x: dualdiff.hessian(
                 rosen, x, strategy="dense"),
             "dualdiff hessian_sparsity (its detection)": lambda x=x: dualdiff.hessian_sparsity(
                 rosen, x),
