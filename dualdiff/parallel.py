@@ -73,7 +73,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -306,23 +306,25 @@ def _kind(executor: Any) -> str:
     )
 
 
-class Block:
+class Block(Protocol):
     """What one task computes: ``block(x, start, stop, tag) -> (value, tangent block)``.
 
     The block object is what is pickled once per call (it holds ``f``); a task
     carries only its span.  :meth:`describe` names a span in error messages.
+    :class:`ColumnBlock` (dense columns) and the colour blocks of
+    :mod:`dualdiff.sparse` are the blocks there are.
     """
 
     def __call__(self, x: Any, start: int, stop: int, tag: int) -> tuple[Any, Any]:
         """``f(x)`` and the tangent block of the span ``start:stop`` (batch axis first)."""
-        raise NotImplementedError
+        ...
 
     def describe(self, start: int, stop: int, total: int) -> str:
         """The span in words, for error messages (``total``: the end of the last span)."""
-        raise NotImplementedError
+        ...
 
 
-class ColumnBlock(Block):
+class ColumnBlock:
     """Jacobian columns ``start:stop`` of ``f`` (unit seeds): :func:`columns.column_block`."""
 
     def __init__(self, f: Callable[[Any], Any], extract: Callable[..., tuple[Any, Any]],
