@@ -102,23 +102,33 @@ class running:  # noqa: N801 - used as a statement, like a function
         self.tags = tags
 
     def __enter__(self) -> running:
-        guarded = _GUARDED and _LOCK.acquire()
-        for tag in self.tags:
-            _RUNNING[tag] = _RUNNING.get(tag, 0) + 1
-        if guarded:
-            _LOCK.release()
+        _mark(self.tags)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        guarded = _GUARDED and _LOCK.acquire()
-        for tag in self.tags:
-            left = _RUNNING[tag] - 1
-            if left:
-                _RUNNING[tag] = left
-            else:
-                del _RUNNING[tag]
-        if guarded:
-            _LOCK.release()
+        _unmark(self.tags)
+
+
+def _mark(tags: tuple[int, ...]) -> None:
+    """Count each of ``tags`` as running once more (under the lock where threads run)."""
+    guarded = _GUARDED and _LOCK.acquire()
+    for tag in tags:
+        _RUNNING[tag] = _RUNNING.get(tag, 0) + 1
+    if guarded:
+        _LOCK.release()
+
+
+def _unmark(tags: tuple[int, ...]) -> None:
+    """Undo :func:`_mark`: a tag counted down to zero is no longer running."""
+    guarded = _GUARDED and _LOCK.acquire()
+    for tag in tags:
+        left = _RUNNING[tag] - 1
+        if left:
+            _RUNNING[tag] = left
+        else:
+            del _RUNNING[tag]
+    if guarded:
+        _LOCK.release()
 
 
 def begin() -> int:
@@ -139,10 +149,7 @@ def begin() -> int:
     False
     """
     tag = next(_counter)
-    guarded = _GUARDED and _LOCK.acquire()
-    _RUNNING[tag] = _RUNNING.get(tag, 0) + 1
-    if guarded:
-        _LOCK.release()
+    _mark((tag,))
     return tag
 
 
@@ -153,14 +160,7 @@ def end(tag: int) -> None:
     --------
     >>> end(begin())
     """
-    guarded = _GUARDED and _LOCK.acquire()
-    left = _RUNNING[tag] - 1
-    if left:
-        _RUNNING[tag] = left
-    else:
-        del _RUNNING[tag]
-    if guarded:
-        _LOCK.release()
+    _unmark((tag,))
 
 
 def running_now() -> list[int]:
